@@ -1,0 +1,28 @@
+"""Shared fixtures. Package-specific fixtures live in tests/<package>/conftest.py."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("MATHFORGE_NO_PROGRESS", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real datasets (MATHFORGE_DATA_DIR); tests that need them skip, saying why, when it is unset."""
+    value = os.environ.get("MATHFORGE_DATA_DIR")
+    if not value:
+        pytest.skip("MATHFORGE_DATA_DIR is not set: whole-dataset tests need the real data (.ci/run sets it)")
+    path = Path(value)
+    if not path.is_dir():
+        pytest.skip(f"MATHFORGE_DATA_DIR={value} is not a directory")
+    return path
