@@ -84,10 +84,14 @@ def render(segments: list[Segment], fmt: str | SolutionFormat = "tora") -> str:
 
 
 # a closing fence is a line that is exactly ``` (so backticks inside output text do not end the block)
-_TORA_BLOCK = re.compile(r"```(python|output)[ \t]*\n(.*?)(?:^|\n)```[ \t]*(?:\n|$)", re.DOTALL | re.MULTILINE)
+_TORA_BLOCK = re.compile(
+    r"```(python|output)[ \t]*\n(.*?)(?:^|\n)```[ \t]*(?:\n|$)", re.DOTALL | re.MULTILINE
+)
 _TORA_OUTPUT_OPEN = re.compile(r"```output[ \t]*\n")
 _TORA_CLOSE = re.compile(r"\n```[ \t]*(?:\n|$)")
-_MARIO_BLOCK = re.compile(r"<p>\n?(.*?)\n?</p>\n?|<code>\n?(.*?)\n?</code>\n?|Output: (.*?)(?:\n|$)", re.DOTALL)
+_MARIO_BLOCK = re.compile(
+    r"<p>\n?(.*?)\n?</p>\n?|<code>\n?(.*?)\n?</code>\n?|Output: (.*?)(?:\n|$)", re.DOTALL
+)
 
 
 def parse(text: str, fmt: str | SolutionFormat = "tora") -> list[Segment]:

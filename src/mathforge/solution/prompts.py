@@ -42,7 +42,9 @@ def get_prompt_format(name: str | PromptFormat) -> PromptFormat:
         raise ValueError(f"unknown prompt format {name!r}; choose from {sorted(PROMPT_FORMATS)}") from None
 
 
-def build_prompt(question: str, fmt: str | PromptFormat = "plain", tokenizer=None, system: str | None = None) -> str:
+def build_prompt(
+    question: str, fmt: str | PromptFormat = "plain", tokenizer=None, system: str | None = None
+) -> str:
     """The text the model continues. ``chat`` needs a tokenizer with a chat template."""
     f = get_prompt_format(fmt)
     if not f.chat:

@@ -1,0 +1,97 @@
+"""The backend interface every generator implements: continue many prompts, with stop strings and n samples."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class GenParams:
+    """Sampling parameters. ``temperature == 0`` means greedy; ``seed`` makes sampling repeatable."""
+
+    max_tokens: int = 512
+    temperature: float = 0.0
+    top_p: float = 1.0
+    n: int = 1
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        # accept a list or a single string for stop, store a tuple (hashable, immutable)
+        stop = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop or ())
+        object.__setattr__(self, "stop", stop)
+        if self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
+        if self.n < 1:
+            raise ValueError(f"n must be >= 1, got {self.n}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+
+    def with_(self, **changes) -> GenParams:
+        return replace(self, **changes)
+
+
+@dataclass
+class Completion:
+    """One generated continuation.
+
+    ``text`` excludes the prompt; a stop string that fired is kept at its end so that prompt + text is the
+    verbatim transcript. ``finish_reason`` is ``"stop"`` (a stop string or end-of-sequence) or ``"length"``.
+    ``stop`` names the stop string that fired (None for EOS / length). ``tokens`` counts generated tokens.
+    """
+
+    text: str
+    finish_reason: str
+    tokens: int
+    stop: str | None = None
+    meta: dict = field(default_factory=dict)
+
+
+def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, str | None]:
+    """Cut ``text`` right after the earliest stop string (generation may run a few characters past it,
+    because the token that completes a stop string can carry more text). Returns (text, stop or None)."""
+    best: tuple[int, str] | None = None
+    for s in stops:
+        if not s:
+            continue
+        i = text.find(s)
+        if i != -1 and (best is None or i + len(s) < best[0]):
+            best = (i + len(s), s)
+    if best is None:
+        return text, None
+    return text[: best[0]], best[1]
+
+
+class Backend(ABC):
+    """Continue prompts. ``generate`` returns one list of ``params.n`` completions per prompt."""
+
+    #: "completions" (raw continuation of a text prompt) or "chat" (prompt = the user message)
+    api: str = "completions"
+    #: True when many concurrent ``agenerate`` calls run at once (HTTP); False when they serialize
+    #: (in-process), in which case callers should batch with ``generate`` instead.
+    concurrent: bool = False
+
+    @abstractmethod
+    def generate(self, prompts: list[str], params: GenParams) -> list[list[Completion]]: ...
+
+    async def agenerate(self, prompt: str, params: GenParams) -> list[Completion]:
+        """One prompt's n completions without blocking the event loop (default: a worker thread)."""
+        lock = self.__dict__.setdefault("_agenerate_lock", threading.Lock())
+
+        def call() -> list[Completion]:
+            with lock:  # one in-process generate at a time: the model is not reentrant
+                return self.generate([prompt], params)[0]
+
+        return await asyncio.to_thread(call)
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (HTTP clients, GPU memory)."""
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

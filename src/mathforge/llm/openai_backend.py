@@ -1,0 +1,178 @@
+"""OpenAI-compatible HTTP generation (vLLM, SGLang, ``transformers serve``) through the ``openai`` SDK.
+
+Each sample is one request (``transformers serve`` ignores ``n``; vLLM/SGLang cache the shared prefix), sent
+with bounded concurrency. 429, 5xx, timeouts and dropped connections are retried with exponential
+backoff and jitter (``Retry-After`` honoured); other errors (400, 422: a bad request) raise at once.
+
+Stop strings: ``transformers serve`` keeps the stop string in the text (and may run a few characters past
+it: the token that completes it can carry more); vLLM and SGLang drop it and report it as ``stop_reason`` /
+``matched_stop``. Both are normalised here so that ``text`` ends exactly with the stop string that fired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import weakref
+from dataclasses import dataclass
+
+from mathforge.llm.base import Backend, Completion, GenParams, cut_at_stop
+
+
+@dataclass
+class _LoopState:
+    client: object
+    semaphore: asyncio.Semaphore
+
+
+class OpenAIBackend(Backend):
+    concurrent = True
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api: str = "completions",
+        concurrency: int = 16,
+        max_retries: int = 5,
+        timeout: float = 600.0,
+        backoff: float = 0.5,
+        max_backoff: float = 20.0,
+        api_key: str = "EMPTY",
+        extra_body: dict | None = None,
+    ):
+        if api not in ("completions", "chat"):
+            raise ValueError(f"api must be 'completions' or 'chat', got {api!r}")
+        self.base_url = _normalize_base_url(base_url)
+        self.model = model
+        self.api = api
+        self.concurrency = max(1, int(concurrency))
+        self.max_retries = max(0, int(max_retries))
+        self.timeout = timeout
+        self.backoff, self.max_backoff = backoff, max_backoff
+        self.api_key = api_key
+        self.extra_body = dict(extra_body or {})
+        # counters for benchmarks and reports
+        self.requests = 0
+        self.retries = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    # -- per event loop client: httpx connections and semaphores belong to the loop that made them
+    def _state(self) -> _LoopState:
+        from openai import AsyncOpenAI
+
+        loop = asyncio.get_running_loop()
+        state = self._states.get(loop)
+        if state is None:
+            client = AsyncOpenAI(
+                base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0
+            )  # retries are ours: counted, with our backoff
+            state = _LoopState(client, asyncio.Semaphore(self.concurrency))
+            self._states[loop] = state
+        return state
+
+    def generate(self, prompts: list, params: GenParams) -> list[list[Completion]]:
+        async def run_all():
+            try:
+                return await asyncio.gather(*(self.agenerate(p, params) for p in prompts))
+            finally:
+                await self.aclose()
+
+        return list(asyncio.run(run_all()))
+
+    async def agenerate(self, prompt, params: GenParams) -> list[Completion]:
+        seeds = [None if params.seed is None else params.seed + i for i in range(params.n)]
+        return list(await asyncio.gather(*(self._one(prompt, params, s) for s in seeds)))
+
+    async def aclose(self) -> None:
+        state = self._states.pop(asyncio.get_running_loop(), None)
+        if state is not None:
+            await state.client.close()
+
+    async def _one(self, prompt, params: GenParams, seed: int | None) -> Completion:
+        state = self._state()
+        async with state.semaphore:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                return await self._with_retries(state.client, prompt, params, seed)
+            finally:
+                self.in_flight -= 1
+
+    async def _with_retries(self, client, prompt, params: GenParams, seed: int | None) -> Completion:
+        import openai
+
+        attempt = 0
+        while True:
+            self.requests += 1
+            try:
+                return await self._request(client, prompt, params, seed)
+            except (
+                openai.RateLimitError,
+                openai.InternalServerError,
+                openai.APIConnectionError,
+                openai.APIStatusError,
+            ) as exc:
+                status = getattr(exc, "status_code", None)
+                retryable = status is None or status in (408, 409, 429) or status >= 500
+                if not retryable or attempt >= self.max_retries:
+                    raise
+                delay = self._delay(attempt, exc)
+                attempt += 1
+                self.retries += 1
+                await asyncio.sleep(delay)
+
+    def _delay(self, attempt: int, exc) -> float:
+        retry_after = None
+        response = getattr(exc, "response", None)
+        if response is not None:
+            try:
+                retry_after = float(response.headers.get("retry-after", ""))
+            except ValueError:
+                retry_after = None
+        if retry_after is not None and retry_after >= 0:
+            return min(retry_after, self.max_backoff)
+        # exponential backoff with jitter so that many waiting samples do not retry in lockstep
+        return min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
+
+    async def _request(self, client, prompt, params: GenParams, seed: int | None) -> Completion:
+        body: dict = {"model": self.model, "max_tokens": params.max_tokens, "temperature": params.temperature}
+        if params.temperature > 0 and params.top_p < 1.0:
+            body["top_p"] = params.top_p
+        if params.stop:
+            body["stop"] = list(params.stop)
+        if seed is not None:
+            body["seed"] = seed
+        extra = dict(self.extra_body)
+        if self.api == "chat":
+            messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
+            if messages and messages[-1].get("role") == "assistant":
+                # continue a partial assistant turn (vLLM / SGLang chat-template options)
+                extra.update(continue_final_message=True, add_generation_prompt=False)
+            resp = await client.chat.completions.create(messages=messages, extra_body=extra or None, **body)
+            choice = resp.choices[0]
+            text = choice.message.content or ""
+        else:
+            resp = await client.completions.create(prompt=prompt, extra_body=extra or None, **body)
+            choice = resp.choices[0]
+            text = choice.text or ""
+        tokens = resp.usage.completion_tokens if resp.usage is not None else 0
+        return _normalize(text, choice, params, tokens)
+
+
+def _normalize(text: str, choice, params: GenParams, tokens: int) -> Completion:
+    finish = "length" if choice.finish_reason == "length" else "stop"
+    text, fired = cut_at_stop(text, params.stop)
+    if fired is None and finish == "stop":
+        extra = choice.model_extra or {}
+        reported = extra.get("stop_reason", extra.get("matched_stop"))  # vLLM / SGLang
+        if isinstance(reported, str) and reported in params.stop:
+            text, fired = text + reported, reported
+    return Completion(text, "stop" if fired else finish, tokens, stop=fired)
+
+
+def _normalize_base_url(url: str) -> str:
+    url = url.rstrip("/")
+    return url if url.endswith("/v1") else url + "/v1"
