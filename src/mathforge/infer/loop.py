@@ -1,0 +1,167 @@
+"""Drivers of the tool-integrated loop: batch per round (in-process) or one task per sample (HTTP).
+
+In-process, a model call is the expensive, serial part: all live samples generate together, then all their
+code runs at once (each sample in its own sandbox ``Session``), then the next round; finished samples are
+replaced from the queue right away so the batch stays full. Over HTTP the server batches for us: each
+sample is an asyncio task that advances on its own, so one slow program or long generation holds no one else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+from mathforge.infer.steps import Steps
+from mathforge.infer.trajectory import Trajectory
+from mathforge.llm import Backend, GenParams
+
+
+def run_tir(
+    backend: Backend,
+    problems: Iterable,
+    mode: str = "tir",
+    n: int = 1,
+    params: GenParams | None = None,
+    max_rounds: int = 4,
+    sandbox=None,
+    *,
+    fmt: str = "tora",
+    prompt_format: str = "plain",
+    tokenizer=None,
+    prompts: dict | None = None,
+    skip: set | None = None,
+    on_done: Callable[[Trajectory], None] | None = None,
+    batch_size: int | None = None,
+    max_active: int | None = None,
+    render_kwargs: dict | None = None,
+) -> list[Trajectory]:
+    """Run ``n`` samples of every problem; returns the trajectories in (problem, sample) order.
+
+    ``problems``: objects with ``.id`` and ``.question`` (``mathforge.data.Problem``). ``prompts`` maps a
+    problem id to a ready prompt (else ``build_prompt(question, prompt_format, tokenizer)``). ``skip`` holds
+    (problem_id, sample) pairs already done (resume). ``on_done(traj)`` is called as each one finishes
+    (from a worker thread in the HTTP driver). ``sandbox`` defaults to a fresh ``mathforge.sandbox.Sandbox``.
+    """
+    from mathforge.solution import build_prompt
+
+    steps = Steps(mode, params, max_rounds, fmt, render_kwargs)
+    chat = getattr(backend, "api", "completions") == "chat"
+    skip = skip or set()
+    trajs: list[Trajectory] = []
+    for p in problems:
+        if prompts and p.id in prompts:
+            prompt = prompts[p.id]
+        elif chat:
+            prompt = p.question.strip()  # the server applies its own chat template
+        else:
+            prompt = build_prompt(p.question, prompt_format, tokenizer=tokenizer)
+        trajs += [Trajectory(str(p.id), s, prompt, mode) for s in range(n) if (str(p.id), s) not in skip]
+    if not trajs:
+        return []
+    own_sandbox = sandbox is None and mode != "cot"
+    if own_sandbox:
+        from mathforge.sandbox import Sandbox
+
+        sandbox = Sandbox()
+    try:
+        if getattr(backend, "concurrent", False):
+            limit = max_active or 4 * getattr(backend, "concurrency", 16)
+            asyncio.run(_run_async(backend, steps, trajs, sandbox, on_done, chat, limit))
+        else:
+            _run_batched(
+                backend, steps, trajs, sandbox, on_done, batch_size or getattr(backend, "batch_size", 16)
+            )
+    finally:
+        if own_sandbox:
+            sandbox.close()
+    return trajs
+
+
+def _run_batched(backend, steps: Steps, trajs, sandbox, on_done, batch_size: int) -> None:
+    queue = deque(trajs)
+    active: list[Trajectory] = []
+    sessions: dict[int, object] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, min(batch_size, 32)))
+    calls = 0
+    try:
+        while queue or active:
+            while queue and len(active) < batch_size:
+                active.append(queue.popleft())
+            # every live sample in one call (the backend sorts by length and splits into batches)
+            prompts = [steps.request(t, sample_seed=False)[0] for t in active]
+            params = steps.params
+            if params.seed is not None:
+                params = params.with_(seed=params.seed + calls)
+            calls += 1
+            start = time.perf_counter()
+            outs = backend.generate(prompts, params)
+            share = (time.perf_counter() - start) / len(active)
+            todo: list[tuple[Trajectory, str]] = []
+            for t, out in zip(active, outs, strict=True):
+                t.gen_seconds += share
+                code = steps.absorb(t, out[0])
+                if code is not None:
+                    todo.append((t, code))
+
+            # run every sample's code at once: sessions are separate processes
+            def execute(item):
+                t, code = item
+                session = sessions.get(id(t))
+                if session is None:
+                    session = sessions[id(t)] = sandbox.session()
+                return session.run(code)
+
+            for (t, code), result in zip(todo, pool.map(execute, todo), strict=True):
+                steps.add_execution(t, code, result)
+            still = []
+            for t in active:
+                if t.done:
+                    session = sessions.pop(id(t), None)
+                    if session is not None:
+                        session.close()
+                    if on_done is not None:
+                        on_done(t)
+                else:
+                    still.append(t)
+            active = still
+    finally:
+        for session in sessions.values():
+            session.close()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _run_async(backend, steps: Steps, trajs, sandbox, on_done, chat: bool, limit: int) -> None:
+    gate = asyncio.Semaphore(max(1, limit))  # bounds open sandbox sessions, not only requests
+
+    async def one(t: Trajectory) -> None:
+        async with gate:
+            session = None
+            try:
+                while not t.done:
+                    prompt, p = steps.request(t, chat=chat)
+                    start = time.perf_counter()
+                    (c,) = await backend.agenerate(prompt, p)
+                    t.gen_seconds += time.perf_counter() - start
+                    code = steps.absorb(t, c)
+                    if code is None:
+                        break
+                    if session is None:
+                        session = sandbox.session()
+                    arun = getattr(session, "arun", None)
+                    result = await (arun(code) if arun else asyncio.to_thread(session.run, code))
+                    steps.add_execution(t, code, result)
+            finally:
+                if session is not None:
+                    session.close()
+        if on_done is not None:
+            await asyncio.to_thread(on_done, t)
+
+    try:
+        await asyncio.gather(*(one(t) for t in trajs))
+    finally:
+        aclose = getattr(backend, "aclose", None)
+        if aclose is not None:
+            await aclose()
