@@ -1,0 +1,439 @@
+"""Parent side: :class:`Sandbox` (a pool of zygotes) and :class:`Session` (stateful cells).
+
+Threading model: each zygote connection has one reader thread that resolves
+``concurrent.futures.Future`` objects by request id, and a lock around writes. Nothing blocks while
+holding a lock except a short ``sendall``, so any number of threads (or asyncio tasks, through
+``arun``) can run cells at once; the zygotes decide how many stateless children run in parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+import weakref
+from collections.abc import Generator, Iterable
+from concurrent.futures import Future
+from pathlib import Path
+
+from mathforge.sandbox.protocol import ProtocolError, recv_msg, send_msg
+from mathforge.sandbox.result import ExecResult
+
+DEFAULT_PRELOAD = (
+    "math", "cmath", "fractions", "decimal", "itertools", "functools", "collections", "statistics",
+    "random", "re", "numpy", "sympy", "scipy",
+)  # fmt: skip
+_SRC_DIR = str(Path(__file__).resolve().parents[2])  # so the zygote imports this very mathforge
+
+
+def _zygote_env() -> dict[str, str]:
+    """The zygote's whole environment: nothing from ours (secrets stay out of /proc/*/environ)."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": _SRC_DIR,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OPENBLAS_NUM_THREADS": "1",  # one core per child; BLAS thread pools do not survive fork
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+
+
+def _dead_result(error: str) -> ExecResult:
+    return ExecResult(stdout="", error=error, status="killed")
+
+
+class _ZygoteHandle:
+    """One zygote process, its socket, its reader thread and the futures it owes."""
+
+    def __init__(self, cfg: dict):
+        parent_end, child_end = socket.socketpair()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mathforge.sandbox.zygote", str(child_end.fileno())],
+            pass_fds=[child_end.fileno()],
+            env=_zygote_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            cwd="/",
+        )
+        child_end.close()
+        self.sock = parent_end
+        self.lock = threading.Lock()
+        self.pending: dict[int, Future] = {}
+        self.ids = itertools.count()
+        self.dead = False
+        self.outstanding = 0  # stateless runs in flight (for load balancing)
+        self.sessions = 0
+        self.ready: Future = Future()
+        send_msg(self.sock, cfg)
+        self.reader = threading.Thread(target=self._read_loop, name="mathforge-sandbox-reader", daemon=True)
+        self.reader.start()
+
+    def _read_loop(self) -> None:
+        try:
+            while True:
+                msg = recv_msg(self.sock)
+                if msg is None:
+                    break
+                if "ready" in msg or "fatal" in msg:
+                    if not self.ready.done():
+                        self.ready.set_result(msg)
+                    continue
+                with self.lock:
+                    fut = self.pending.pop(msg.get("id"), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(msg)
+        except (OSError, ProtocolError):
+            pass
+        with self.lock:
+            self.dead = True
+            pending, self.pending = self.pending, {}
+        if not self.ready.done():
+            self.ready.set_result({"fatal": "zygote exited during start-up"})
+        for fut in pending.values():
+            if not fut.done():
+                fut.set_result({"dead": True})
+
+    def request(self, msg: dict) -> Future:
+        fut: Future = Future()
+        with self.lock:
+            if self.dead:
+                fut.set_result({"dead": True})
+                return fut
+            rid = next(self.ids)
+            self.pending[rid] = fut
+            try:
+                send_msg(self.sock, dict(msg, id=rid))
+            except OSError:
+                self.pending.pop(rid, None)
+                fut.set_result({"dead": True})
+        return fut
+
+    def send(self, msg: dict) -> None:
+        with self.lock:
+            if not self.dead:
+                try:
+                    send_msg(self.sock, msg)
+                except OSError:
+                    pass
+
+    def close(self, wait: float = 5.0) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # EOF: the zygote kills its children and exits
+        except OSError:
+            pass
+        self.sock.close()
+        try:
+            self.proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(1.0)
+
+
+def _to_result(msg: dict) -> ExecResult:
+    if msg.get("dead"):
+        return _dead_result("Killed: sandbox worker died")
+    return ExecResult.from_dict(msg.get("result", {}))
+
+
+class Sandbox:
+    """A pool of zygote processes that run Python cells in isolated, forked children.
+
+    ``workers``: zygotes (default: one per CPU core). ``timeout``: wall-clock seconds per cell.
+    ``memory``: RLIMIT_AS per child in bytes (the warmed interpreter's own mappings count too).
+    ``repl``: show the value of a final bare expression when a cell printed nothing.
+    ``max_output``: bytes of stdout kept per cell (status ``truncated`` beyond).
+    ``max_concurrent``: stateless children each zygote runs at once (2 overlaps one fork with one run).
+    ``session_cpu``: total CPU seconds a session child may use over its life (RLIMIT_CPU hard limit).
+    ``preload``: modules each zygote imports and warms; ``prelude``: code run once in each zygote whose
+    globals every cell starts from (e.g. ``"import math\\nfrom sympy import *"``).
+    ``read_paths``: extra files/dirs children may read (besides the interpreter and its libraries).
+    The remaining flags switch single protections off (for debugging; the doctor reports them).
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        timeout: float = 5.0,
+        memory: int = 2 << 30,
+        *,
+        repl: bool = False,
+        max_output: int = 256 << 10,
+        max_concurrent: int = 2,
+        file_size: int = 16 << 20,
+        nofile: int = 64,
+        nproc: int = 32,
+        session_cpu: float | None = None,
+        preload: Iterable[str] = DEFAULT_PRELOAD,
+        prelude: str | None = None,
+        network_namespace: bool = True,
+        pid_namespace: bool = True,
+        landlock: bool = True,
+        seccomp: bool = True,
+        drop_uid: bool = True,
+        temp_root: str | None = None,
+        read_paths: Iterable[str] = (),
+    ):
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.timeout = float(timeout)
+        self.memory = int(memory)
+        self.repl = repl
+        self.session_cpu = float(session_cpu if session_cpu is not None else max(60.0, 20 * self.timeout))
+        self._cfg = {
+            "memory": self.memory, "max_output": int(max_output), "max_concurrent": int(max_concurrent),
+            "file_size": int(file_size), "nofile": int(nofile), "nproc": int(nproc),
+            "preload": list(preload), "prelude": prelude, "network_namespace": network_namespace,
+            "pid_namespace": pid_namespace, "landlock": landlock, "seccomp": seccomp, "drop_uid": drop_uid,
+            "temp_root": temp_root, "read_paths": [str(p) for p in read_paths],
+        }  # fmt: skip
+        self._lock = threading.Lock()
+        self._closed = False
+        self._zygotes: list[_ZygoteHandle] = [self._spawn(i) for i in range(self.workers)]
+        self._infos = [self._await_ready(z) for z in self._zygotes]
+        self._finalizer = weakref.finalize(self, Sandbox._close_all, self._zygotes)
+        atexit.register(self._finalizer)
+
+    # ------------------------------------------------------------------------------ zygotes
+    def _spawn(self, index: int) -> _ZygoteHandle:
+        return _ZygoteHandle(dict(self._cfg, index=index))
+
+    @staticmethod
+    def _await_ready(z: _ZygoteHandle) -> dict:
+        info = z.ready.result(timeout=300)
+        if "fatal" in info:
+            raise RuntimeError(f"sandbox zygote failed to start: {info['fatal']}")
+        return info
+
+    def _zygote(self, index: int) -> _ZygoteHandle:
+        """The live zygote at ``index``, restarting it if it died."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("Sandbox is closed")
+            z = self._zygotes[index]
+            if z.dead:
+                z.close(wait=1.0)
+                z = self._zygotes[index] = self._spawn(index)
+                self._infos[index] = self._await_ready(z)
+            return z
+
+    def _least_loaded(self, key: str) -> _ZygoteHandle:
+        index = min(range(self.workers), key=lambda i: getattr(self._zygotes[i], key))
+        return self._zygote(index)
+
+    @property
+    def info(self) -> list[dict]:
+        """What each zygote reported at start: pid, loaded modules, namespaces."""
+        return list(self._infos)
+
+    # ------------------------------------------------------------------------------ stateless
+    def _opts(self, timeout: float | None, repl: bool | None, **extra) -> dict:
+        return {"timeout": float(timeout if timeout is not None else self.timeout),
+                "repl": self.repl if repl is None else bool(repl), **extra}  # fmt: skip
+
+    def submit(
+        self, code: str, *, timeout: float | None = None, repl: bool | None = None, report: bool = False
+    ) -> Future:
+        """Start one stateless execution; the future resolves to an :class:`ExecResult`."""
+        z = self._least_loaded("outstanding")
+        with z.lock:
+            z.outstanding += 1
+        raw = z.request({"op": "run", "code": code, "opts": self._opts(timeout, repl, report=report)})
+        out: Future = Future()
+
+        def done(f: Future) -> None:
+            with z.lock:
+                z.outstanding -= 1
+            msg = f.result()
+            result = _to_result(msg)
+            if report and "report" in msg.get("result", {}):
+                result.report = msg["result"]["report"]  # type: ignore[attr-defined]
+            out.set_result(result)
+
+        raw.add_done_callback(done)
+        return out
+
+    def run(self, code: str, *, timeout: float | None = None, repl: bool | None = None) -> ExecResult:
+        """Execute ``code`` in a fresh isolated child (no state from earlier calls)."""
+        return self.submit(code, timeout=timeout, repl=repl).result()
+
+    async def arun(self, code: str, *, timeout: float | None = None, repl: bool | None = None) -> ExecResult:
+        return await asyncio.wrap_future(self.submit(code, timeout=timeout, repl=repl))
+
+    def run_many(
+        self, codes: Iterable[str], *, timeout: float | None = None, repl: bool | None = None
+    ) -> list[ExecResult]:
+        """Execute many independent cells in parallel over the zygotes; results in input order."""
+        futures = [self.submit(code, timeout=timeout, repl=repl) for code in codes]
+        return [f.result() for f in futures]
+
+    # ------------------------------------------------------------------------------ sessions
+    def session(self, *, timeout: float | None = None, repl: bool | None = None) -> Session:
+        """A stateful interpreter: later cells see earlier variables and imports."""
+        return Session(
+            self, self.timeout if timeout is None else timeout, self.repl if repl is None else repl
+        )
+
+    def _open_session(self, sid: str) -> Generator[Future, dict, _ZygoteHandle | None]:
+        z = self._least_loaded("sessions")
+        msg = yield z.request({"op": "open", "sid": sid, "session_cpu": self.session_cpu})
+        if not msg.get("ok"):
+            return None
+        with z.lock:
+            z.sessions += 1
+        return z
+
+    # ------------------------------------------------------------------------------ lifecycle
+    @staticmethod
+    def _close_all(zygotes: list[_ZygoteHandle]) -> None:
+        for z in zygotes:
+            z.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._finalizer()
+        atexit.unregister(self._finalizer)
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _drive(steps: Generator[Future, dict, ExecResult]) -> ExecResult:
+    """Run a request generator synchronously: send each yielded future's result back in."""
+    try:
+        fut = next(steps)
+        while True:
+            fut = steps.send(fut.result())
+    except StopIteration as stop:
+        return stop.value
+
+
+async def _adrive(steps: Generator[Future, dict, ExecResult]) -> ExecResult:
+    try:
+        fut = next(steps)
+        while True:
+            fut = steps.send(await asyncio.wrap_future(fut))
+    except StopIteration as stop:
+        return stop.value
+
+
+class Session:
+    """A persistent child process that keeps globals across cells.
+
+    Recovery: when the child dies (timeout, memory limit, crash, ``os._exit``), the cell that killed
+    it reports that status, and the *next* cell runs in a new child that is first rebuilt by
+    replaying, silently and in order, every earlier cell whose status was ``ok``/``truncated``
+    (each with the normal time limit; a replayed cell that now fails is dropped from the history).
+    Side effects of replayed cells (files in the temp dir, random state) are therefore re-done, and
+    state created by failed cells is lost. ``restarts`` counts rebuilds.
+
+    ``run`` is thread-safe (cells of one session run one after another) and ``arun`` is its asyncio
+    form; different sessions run concurrently.
+    """
+
+    def __init__(self, sandbox: Sandbox, timeout: float, repl: bool):
+        self.sandbox = sandbox
+        self.timeout = float(timeout)
+        self.repl = repl
+        self.history: list[str] = []
+        self.restarts = 0
+        self._lock = threading.Lock()
+        self._zygote: _ZygoteHandle | None = None
+        self._sid: str | None = None
+        self._closed = False
+        self._opened_once = False
+
+    def _steps(
+        self, code: str, timeout: float | None, repl: bool | None
+    ) -> Generator[Future, dict, ExecResult]:
+        if self._closed:
+            raise RuntimeError("Session is closed")
+        opts = self.sandbox._opts(
+            self.timeout if timeout is None else timeout, self.repl if repl is None else repl
+        )
+        for _attempt in range(3):
+            if self._zygote is None or self._zygote.dead:
+                yield from self._reopen()
+                if self._zygote is None:
+                    return _dead_result("Killed: could not start a session child")
+            msg = yield self._zygote.request({"op": "cell", "sid": self._sid, "code": code, "opts": opts})
+            if msg.get("gone") or msg.get("dead"):
+                self._forget()  # died between cells (or its zygote did): rebuild and retry
+                continue
+            result = _to_result(msg)
+            if not msg.get("alive", False):
+                self._forget()
+            if result.ok:
+                self.history.append(code)
+            return result
+        return _dead_result("Killed: session child keeps dying")
+
+    def _reopen(self) -> Generator[Future, dict, None]:
+        """Open a new child and replay the successful history into it (quietly)."""
+        for _attempt in range(3):
+            sid = uuid.uuid4().hex
+            z = yield from self.sandbox._open_session(sid)
+            self._zygote, self._sid = z, sid
+            if z is None:
+                return
+            if self._opened_once:
+                self.restarts += 1
+            self._opened_once = True
+            kept: list[str] = []
+            for i, cell in enumerate(self.history):
+                opts = self.sandbox._opts(self.timeout, False, quiet=True)
+                msg = yield z.request({"op": "cell", "sid": sid, "code": cell, "opts": opts})
+                dead = msg.get("gone") or msg.get("dead") or not msg.get("alive", False)
+                if not dead and _to_result(msg).ok:
+                    kept.append(cell)
+                if dead:  # this cell now kills the child: drop it, rebuild from the others
+                    self.history = kept + self.history[i + 1 :]
+                    self._forget()
+                    break
+            else:
+                self.history = kept
+                return
+
+    def _forget(self) -> None:
+        if self._zygote is not None:
+            if self._sid is not None:
+                self._zygote.send({"op": "close", "sid": self._sid})
+            with self._zygote.lock:
+                self._zygote.sessions -= 1
+        self._zygote, self._sid = None, None
+
+    def run(self, code: str, *, timeout: float | None = None, repl: bool | None = None) -> ExecResult:
+        with self._lock:
+            return _drive(self._steps(code, timeout, repl))
+
+    async def arun(self, code: str, *, timeout: float | None = None, repl: bool | None = None) -> ExecResult:
+        if not self._lock.acquire(blocking=False):
+            await asyncio.to_thread(self._lock.acquire)  # contended only if one session is shared
+        try:
+            return await _adrive(self._steps(code, timeout, repl))
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._forget()
+                self._closed = True
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,411 @@
+"""The zygote: a long-lived process that has imported and warmed the math stack and forks children.
+
+Started by :class:`mathforge.sandbox.Sandbox` as ``python -m mathforge.sandbox.zygote FD`` with a
+scrubbed environment; FD is its end of a socketpair to the parent. It is single-threaded (forking
+a threaded process is unsafe) and multiplexes everything with ``selectors``:
+
+* ``run``: fork a child that already holds the code (no extra round trip), which executes it once,
+  reports and is killed. At most ``max_concurrent`` such children at a time; the rest wait in a FIFO.
+* ``open`` / ``cell`` / ``close``: a session child that stays alive and executes cells sent to it.
+
+The zygote alone enforces the wall-clock limit (SIGKILL to the child's process group), because the
+child's own code cannot be trusted to stop. It classifies deaths from the wait status: killed by us
+at the deadline or by RLIMIT_CPU -> ``timeout``, died near the memory limit -> ``memory``, any other
+death -> ``killed``. When the parent goes away (end of stream) it kills every child and exits.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import selectors
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections import deque
+
+from mathforge.sandbox.child import run_child
+from mathforge.sandbox.isolation import (
+    PR_SET_PDEATHSIG,
+    build_seccomp_filter,
+    default_read_paths,
+    enter_namespaces,
+    isolate_child,
+    prctl,
+    world_readable,
+)
+from mathforge.sandbox.protocol import BufferedConn, ProtocolError, recv_msg, send_msg
+
+_GRACE = 0.5  # seconds a child that closed its channel gets to exit before we kill it
+_WARM_SYMPY = """
+x, y = symbols("x y")
+solve(x**2 - 5*x + 6, x); solve([x + y - 10, x - y - 2], [x, y]); simplify((x**2 - 1) / (x - 1))
+factor(x**3 - 1); expand((x + 1)**5); Rational(3, 4) + Rational(1, 6); nsimplify(0.5); sqrt(8)
+N(pi, 20); integrate(x**2, (x, 0, 3)); diff(sin(x), x); limit(sin(x) / x, x, 0); Eq(x, 1)
+str(solve(x**2 - 2, x)); str(Rational(5, 7)); isprime(97); binomial(10, 3); factorial(7); gcd(12, 18)
+summation(x, (x, 1, 10)); Matrix([[1, 2], [3, 4]]).det(); solveset(x**2 - 4, x, S.Reals)
+"""
+
+
+def warm(preload: list[str]) -> list[str]:
+    """Import ``preload`` and exercise sympy/numpy so children do not pay for lazy imports."""
+    loaded = []
+    for name in preload:
+        try:
+            __import__(name)
+            loaded.append(name)
+        except Exception:  # optional module (e.g. scipy) not installed
+            continue
+    if "sympy" in loaded:
+        import sympy
+
+        exec(_WARM_SYMPY, vars(sympy).copy())
+    if "numpy" in loaded:
+        import numpy as np
+
+        np.linalg.solve(np.eye(2), np.ones(2)).sum()
+        str(np.arange(5) * 2.5)
+    return loaded
+
+
+class _Child:
+    __slots__ = (
+        "pid",
+        "conn",
+        "kind",
+        "tmp",
+        "sid",
+        "req",
+        "started",
+        "deadline",
+        "grace",
+        "killed_for",
+        "eof",
+        "cpu_soft",
+    )
+
+    def __init__(self, pid: int, conn: BufferedConn, kind: str, tmp: str, cpu_soft: int):
+        self.pid, self.conn, self.kind, self.tmp, self.cpu_soft = pid, conn, kind, tmp, cpu_soft
+        self.sid: str | None = None
+        self.req: int | None = None  # id of the request this child owes an answer to
+        self.started = 0.0
+        self.deadline: float | None = None
+        self.grace: float | None = None
+        self.killed_for: str | None = None
+        self.eof = False
+
+
+class Zygote:
+    def __init__(self, sock: socket.socket, cfg: dict, ns_report: dict):
+        self.cfg = cfg
+        self.index = int(cfg.get("index", 0))
+        self.ns_report = ns_report
+        self.loaded = warm(list(cfg.get("preload", [])))
+        self.template: dict = {"__name__": "__main__", "__builtins__": __builtins__}
+        if cfg.get("prelude"):
+            exec(cfg["prelude"], self.template)
+        try:
+            self.seccomp = build_seccomp_filter() if cfg.get("seccomp", True) else None
+        except Exception:
+            self.seccomp = None
+        read_paths = default_read_paths() + list(cfg.get("read_paths") or [])
+        self.cfg = cfg = dict(
+            cfg, read_paths=read_paths, read_cap=not all(world_readable(p) for p in read_paths)
+        )
+        self.base = tempfile.mkdtemp(prefix=f"mathforge-sbx{self.index}-", dir=cfg.get("temp_root") or None)
+        os.chmod(self.base, 0o711)  # children (other uids) may enter their own subdir, not list others
+        self.seq = 0
+        self.parent = BufferedConn(sock)
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(sock, selectors.EVENT_READ, self.parent)
+        self.children: dict[int, _Child] = {}
+        self.sessions: dict[str, _Child] = {}
+        self.queue: deque[dict] = deque()
+        self.running = 0
+        self.max_concurrent = max(1, int(cfg.get("max_concurrent", 2)))
+        self.wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.sel.register(self.wake_r, selectors.EVENT_READ, "sigchld")
+        gc.collect()
+        gc.freeze()  # children never walk (and so never copy) the pages of the warmed heap
+        self.parent.send({"ready": True, "pid": os.getpid(), "loaded": self.loaded, "namespaces": ns_report,
+                          "seccomp_filter": self.seccomp is not None})  # fmt: skip
+
+    # ------------------------------------------------------------------------------------ loop
+    def serve(self) -> None:
+        while True:
+            for key, events in self.sel.select(self._next_wakeup()):
+                data = key.data
+                if data == "sigchld":
+                    try:
+                        while os.read(self.wake_r, 4096):
+                            pass
+                    except BlockingIOError:
+                        pass
+                elif data is self.parent:
+                    if events & selectors.EVENT_READ:
+                        self._on_parent()
+                    if events & selectors.EVENT_WRITE:
+                        self.parent.flush()
+                elif events & selectors.EVENT_READ:
+                    self._on_child(data)
+                elif events & selectors.EVENT_WRITE:
+                    data.conn.flush()
+            self._reap()
+            self._check_deadlines()
+            self._start_queued()
+            self._update_interest()
+
+    def _next_wakeup(self) -> float | None:
+        times = [t for c in self.children.values() for t in (c.deadline, c.grace) if t is not None]
+        return max(0.0, min(times) - time.monotonic()) if times else None
+
+    def _update_interest(self) -> None:
+        for conn, data in [(self.parent, self.parent)] + [
+            (c.conn, c) for c in self.children.values() if not c.eof
+        ]:
+            want = selectors.EVENT_READ | (selectors.EVENT_WRITE if conn.wbuf else 0)
+            try:
+                if self.sel.get_key(conn.sock).events != want:
+                    self.sel.modify(conn.sock, want, data)
+            except (KeyError, ValueError):
+                pass
+
+    # ---------------------------------------------------------------------------------- parent
+    def _on_parent(self) -> None:
+        try:
+            alive = self.parent.feed()
+            messages = self.parent.messages()
+        except ProtocolError:
+            alive, messages = False, []
+        for msg in messages:
+            self._handle(msg)
+        if not alive:
+            self._shutdown()
+
+    def _handle(self, msg: dict) -> None:
+        op, rid = msg.get("op"), msg.get("id")
+        if op == "run":
+            self.queue.append(msg)
+        elif op == "open":
+            rec = self._fork("session", msg, float(msg.get("session_cpu", 60)))
+            rec.sid = str(msg["sid"])
+            self.sessions[rec.sid] = rec
+            self.parent.send({"id": rid, "ok": True})
+        elif op == "cell":
+            rec = self.sessions.get(str(msg.get("sid")))
+            if rec is None or rec.eof or rec.killed_for:
+                self.parent.send({"id": rid, "gone": True})
+            elif rec.req is not None:
+                self._reply(
+                    rid, {"status": "error", "error": "RuntimeError: session is busy"}, 0.0, alive=True
+                )
+            else:
+                opts = msg.get("opts", {})
+                rec.conn.send({"code": msg.get("code", ""), "opts": opts})
+                rec.req, rec.started = rid, time.monotonic()
+                rec.deadline = rec.started + float(opts.get("timeout", 5.0))
+        elif op == "close":
+            rec = self.sessions.pop(str(msg.get("sid")), None)
+            if rec is not None:
+                self._kill(rec, "close")
+        elif op == "ping":
+            self.parent.send(
+                {"id": rid, "pong": True, "children": len(self.children), "queued": len(self.queue)}
+            )
+
+    def _reply(self, rid, result: dict, duration: float, alive: bool) -> None:
+        result = dict(result, duration=round(duration, 6))
+        self.parent.send({"id": rid, "result": result, "alive": alive})
+
+    # ---------------------------------------------------------------------------------- children
+    def _fork(self, kind: str, request: dict, cpu_seconds: float) -> _Child:
+        parent_end, child_end = socket.socketpair()
+        self.seq += 1
+        tmp = os.path.join(self.base, str(self.seq))
+        cpu_soft = int(cpu_seconds) + 1
+        cfg = dict(self.cfg, cpu_soft=cpu_soft, cpu_hard=cpu_soft + 1)
+        pid = os.fork()
+        if pid == 0:  # child: never returns
+            try:
+                self._become_child(child_end, kind, request, tmp, cfg)
+            finally:
+                os._exit(70)
+        child_end.close()
+        rec = _Child(pid, BufferedConn(parent_end), kind, tmp, cpu_soft)
+        rec.started = time.monotonic()
+        self.children[pid] = rec
+        self.sel.register(parent_end, selectors.EVENT_READ, rec)
+        return rec
+
+    def _become_child(self, chan: socket.socket, kind: str, request: dict, tmp: str, cfg: dict) -> None:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setsid()
+        fd = chan.detach()
+        if fd != 3:
+            os.dup2(fd, 3)
+        os.closerange(4, 1 << 20)  # the parent's channel, other children's channels, the epoll fd
+        sock = socket.socket(fileno=3)
+        sock.setblocking(True)
+        report = isolate_child(cfg, tmp, self.index, self.seccomp)
+        report.update(self.ns_report)
+        run_child(sock, kind, request, report, self.template, cfg)
+
+    def _start_queued(self) -> None:
+        while self.queue and self.running < self.max_concurrent:
+            msg = self.queue.popleft()
+            timeout = float(msg.get("opts", {}).get("timeout", 5.0))
+            rec = self._fork("run", msg, timeout)
+            rec.req, rec.deadline = msg.get("id"), rec.started + timeout
+            self.running += 1
+
+    def _on_child(self, rec: _Child) -> None:
+        try:
+            alive = rec.conn.feed()
+            messages = rec.conn.messages()
+        except ProtocolError as exc:
+            self._answer_death(rec, "killed", f"Killed: {exc}")
+            self._kill(rec, "protocol")
+            return
+        for msg in messages:
+            if rec.req is None:
+                continue  # unsolicited (a cell writing to the channel itself): ignore
+            self._finish(rec, msg)
+        if not alive:
+            self._mark_eof(rec)
+
+    def _finish(self, rec: _Child, msg: dict) -> None:
+        fields = {k: msg.get(k, "") for k in ("stdout", "stderr", "error", "status")}
+        if "report" in msg:
+            fields["report"] = msg["report"]
+        session_alive = rec.kind == "session" and not rec.eof
+        self._reply(rec.req, fields, time.monotonic() - rec.started, alive=session_alive)
+        rec.req, rec.deadline = None, None
+        if rec.kind == "run":
+            self.running -= 1
+            self._kill(rec, "done")
+
+    def _answer_death(self, rec: _Child, status: str, error: str) -> None:
+        if rec.req is None:
+            return
+        self._reply(rec.req, {"stdout": "", "stderr": "", "error": error, "status": status},
+                    time.monotonic() - rec.started, alive=False)  # fmt: skip
+        rec.req, rec.deadline = None, None
+        if rec.kind == "run":
+            self.running -= 1
+
+    def _mark_eof(self, rec: _Child) -> None:
+        rec.eof = True
+        try:
+            self.sel.unregister(rec.conn.sock)
+        except (KeyError, ValueError):
+            pass
+        rec.conn.close()
+        if rec.sid is not None and self.sessions.get(rec.sid) is rec:
+            del self.sessions[rec.sid]
+        if rec.req is not None and rec.killed_for is None:
+            rec.grace = time.monotonic() + _GRACE  # wait for the exit status to say why it died
+
+    def _kill(self, rec: _Child, reason: str) -> None:
+        if rec.killed_for is None:
+            rec.killed_for = reason
+        try:
+            if os.getpgid(rec.pid) == rec.pid:
+                os.killpg(rec.pid, signal.SIGKILL)
+            else:
+                os.kill(rec.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _check_deadlines(self) -> None:
+        now = time.monotonic()
+        for rec in list(self.children.values()):
+            if rec.deadline is not None and now >= rec.deadline and rec.req is not None:
+                self._kill(rec, "timeout")
+                if rec.sid is not None and self.sessions.get(rec.sid) is rec:
+                    del self.sessions[rec.sid]
+                self._answer_death(rec, "timeout", "TimeoutError: execution exceeded the time limit")
+            if rec.grace is not None and now >= rec.grace:
+                rec.grace = None
+                self._kill(rec, "grace")
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            rec = self.children.pop(pid, None)
+            if rec is None:
+                continue  # an orphan re-parented to us (we are PID 1 of the namespace)
+            if rec.req is not None and not rec.eof:
+                self._on_child(rec)  # it may have answered just before exiting: read that first
+            if rec.req is not None:
+                self._answer_death(rec, *self._classify(rec, status, usage))
+            if not rec.eof:
+                self._mark_eof(rec)
+            shutil.rmtree(rec.tmp, ignore_errors=True)
+
+    def _classify(self, rec: _Child, status: int, usage) -> tuple[str, str]:
+        if rec.killed_for == "timeout":
+            return "timeout", "TimeoutError: execution exceeded the time limit"
+        cpu = usage.ru_utime + usage.ru_stime
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= rec.cpu_soft):
+                return "timeout", "TimeoutError: CPU time limit exceeded"
+            if usage.ru_maxrss * 1024 >= int(self.cfg.get("memory", 2 << 30)) // 2:
+                return "memory", "MemoryError: killed at the memory limit"
+            return "killed", f"Killed: process died with signal {signal.Signals(sig).name}"
+        return "killed", f"Killed: process exited with code {os.WEXITSTATUS(status)}"
+
+    def _shutdown(self) -> None:
+        for rec in list(self.children.values()):
+            self._kill(rec, "shutdown")
+        for pid in list(self.children):
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        shutil.rmtree(self.base, ignore_errors=True)
+        os._exit(0)
+
+
+def main(argv: list[str]) -> None:
+    sock = socket.socket(fileno=int(argv[1]))
+    cfg = recv_msg(sock)
+    if cfg is None:
+        return
+    ns_report = enter_namespaces(cfg.get("network_namespace", True), cfg.get("pid_namespace", True))
+    if ns_report.get("pid_namespace", (False, ""))[0]:
+        pid = os.fork()  # the first child is PID 1 of the new namespace: it becomes the zygote
+        if pid > 0:
+            sock.close()
+            signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
+            while True:
+                try:
+                    _, status = os.waitpid(pid, 0)
+                    break
+                except InterruptedError:
+                    continue
+            os._exit(os.waitstatus_to_exitcode(status) & 0x7F)
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    try:
+        Zygote(sock, cfg, ns_report).serve()
+    except Exception as exc:
+        try:
+            send_msg(sock, {"fatal": f"{type(exc).__name__}: {exc}"})
+        except OSError:
+            pass
+        raise
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,125 @@
+"""The public API: stateless runs, sessions with replay, REPL mode, render(), concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from mathforge.sandbox import ExecResult, render
+
+
+def test_run_prints_and_reports_ok(sandbox):
+    r = sandbox.run("import sympy\nx = sympy.symbols('x')\nprint(sympy.solve(x**2 - 4, x))")
+    assert r.status == "ok"
+    assert r.stdout == "[-2, 2]\n"
+    assert r.error == ""
+    assert r.duration > 0
+
+
+def test_error_is_last_traceback_line(sandbox):
+    r = sandbox.run("print('before')\ny = x + 1")
+    assert r.status == "error"
+    assert r.error == "NameError: name 'x' is not defined"
+    assert r.stdout == "before\n"
+
+
+def test_syntax_error(sandbox):
+    r = sandbox.run("def f(:\n  pass")
+    assert r.status == "error"
+    assert r.error.startswith("SyntaxError")
+
+
+def test_stateless_runs_share_nothing(sandbox):
+    assert sandbox.run("leak = 42").status == "ok"
+    assert sandbox.run("print(leak)").error == "NameError: name 'leak' is not defined"
+
+
+def test_repl_mode_shows_final_expression_only_when_nothing_printed(sandbox):
+    assert sandbox.run("a = 6\na * 7", repl=True).stdout == "42"
+    assert sandbox.run("a = 6\nprint('x')\na * 7", repl=True).stdout == "x\n"
+    assert sandbox.run("None", repl=True).stdout == ""
+    assert sandbox.run("a = 6\na * 7").stdout == ""  # off by default
+
+
+def test_run_many_keeps_order(sandbox):
+    codes = [f"print({i} * {i})" for i in range(40)]
+    results = sandbox.run_many(codes)
+    assert [r.stdout for r in results] == [f"{i * i}\n" for i in range(40)]
+
+
+def test_session_keeps_variables_and_imports(sandbox):
+    with sandbox.session() as s:
+        assert s.run("from fractions import Fraction\nx = Fraction(1, 3)").status == "ok"
+        r = s.run("print(x * 3, Fraction(1, 2))")
+        assert (r.status, r.stdout) == ("ok", "1 1/2\n")
+        assert s.run("print(undefined_name)").status == "error"
+        assert s.run("print(x)").stdout == "1/3\n"  # an error does not lose state
+
+
+def test_session_replays_successful_cells_after_timeout(sandbox):
+    with sandbox.session(timeout=1.0) as s:
+        s.run("total = 10")
+        s.run("total += 5")
+        s.run("this_fails")
+        r = s.run("import time\ntime.sleep(60)")
+        assert r.status == "timeout"
+        r = s.run("print(total)")
+        assert (r.status, r.stdout) == ("ok", "15\n")
+        assert s.restarts == 1
+        assert s.history == ["total = 10", "total += 5", "print(total)"]
+
+
+def test_session_replays_after_child_exit(sandbox):
+    with sandbox.session() as s:
+        s.run("k = 3")
+        r = s.run("import os\nos._exit(3)")
+        assert r.status == "killed"
+        assert s.run("print(k * 2)").stdout == "6\n"
+
+
+def test_sessions_from_many_threads(sandbox):
+    errors = []
+
+    def worker(n: int) -> None:
+        with sandbox.session() as s:
+            s.run(f"acc = {n}")
+            for _ in range(5):
+                s.run("acc += 1")
+            out = s.run("print(acc)").stdout
+            if out != f"{n + 5}\n":
+                errors.append((n, out))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_sessions_from_asyncio_tasks(sandbox):
+    async def one(n: int) -> str:
+        s = sandbox.session()
+        try:
+            await s.arun(f"v = {n} ** 2")
+            return (await s.arun("print(v)")).stdout
+        finally:
+            s.close()
+
+    async def main():
+        return await asyncio.gather(*(one(n) for n in range(12)))
+
+    assert asyncio.run(main()) == [f"{n * n}\n" for n in range(12)]
+
+
+def test_render_like_tora():
+    assert render(ExecResult("42\n")) == "42"
+    assert render(ExecResult("partial\n", "ZeroDivisionError: division by zero", "error")) == (
+        "ZeroDivisionError: division by zero"
+    )
+    assert render(ExecResult("", "TimeoutError: ...", "timeout")) == "Timeout Error"
+    long = "a" * 300 + "b" * 300
+    out = render(ExecResult(long), max_chars=400)
+    assert out == "a" * 200 + "..." + "b" * 200
+    both = render(ExecResult("partial", "ValueError: v", "error"), stdout_with_error=True)
+    assert both == "partial\nValueError: v"
