@@ -11,8 +11,8 @@ import uuid
 from mathforge.sandbox.pool import Sandbox
 
 _ORDER = [
-    "network_namespace", "pid_namespace", "process_group", "die_with_zygote", "temp_dir", "stdio",
-    "environment", "rlimits", "unprivileged_uid", "landlock", "seccomp",
+    "network_namespace", "pid_namespace", "process_group", "temp_dir", "stdio",
+    "environment", "rlimits", "unprivileged_uid", "capabilities", "landlock", "seccomp",
 ]  # fmt: skip
 
 

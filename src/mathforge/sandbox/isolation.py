@@ -127,49 +127,76 @@ def landlock_abi() -> int:
     return max(int(version), 0)
 
 
-def apply_landlock(write_dir: str, read_paths: list[str]) -> str:
-    """Restrict this process: reads only beneath ``read_paths``, writes only beneath ``write_dir``
-    (and /dev/null), no exec, and, where the ABI has them, no TCP and no signals/abstract sockets
-    outside the domain.
+class LandlockPlan:
+    """A Landlock policy prepared in the zygote: the ABI probe, the ruleset attribute and O_PATH fds of
+    the readable paths are made once, so a child only issues the create/add/restrict syscalls.
 
-    Hand-written with ctypes because the ``landlock`` PyPI package only knows the ABI-1 file rights,
-    not the network rules (ABI 4) or the signal scoping (ABI 6) that keep a child off the parent.
+    Reads only beneath the interpreter/system paths, writes only beneath the child's temp dir (and
+    /dev/null), no exec; where the ABI has them, no TCP bind/connect (ABI 4) and no signals or
+    abstract unix sockets outside the child's own domain (ABI 6: the parent cannot be signalled).
+    Hand-written with ctypes because the ``landlock`` PyPI package only knows the ABI-1 file rights.
     """
-    abi = landlock_abi()
-    if abi < 1:
-        raise OSError(errno.ENOSYS, "Landlock not supported by this kernel")
-    fs = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_READ_DIR | _FS_WRITE_BITS
-    fs |= _FS_REFER if abi >= 2 else 0
-    fs |= _FS_TRUNCATE if abi >= 3 else 0
-    attr = _RulesetAttr(fs, 0, 0)
-    size = 8
-    extras = []
-    if abi >= 4:
-        attr.net, size = _NET_BIND_TCP | _NET_CONNECT_TCP, 16
-        extras.append("no TCP bind/connect")
-    if abi >= 6:
-        attr.scoped, size = _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL, 24
-        extras.append("signals and abstract sockets scoped")
-    ruleset = _libc.syscall(
-        ctypes.c_long(_LL_CREATE), ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)
-    )
-    if ruleset < 0:
-        raise OSError(ctypes.get_errno(), f"landlock_create_ruleset: {_err()}")
-    file_rights = _FS_READ_FILE | _FS_WRITE_FILE | (_FS_TRUNCATE if abi >= 3 else 0)
-    try:
-        _landlock_allow(ruleset, write_dir, fs & ~_FS_EXECUTE)
-        _landlock_allow(ruleset, "/dev/null", file_rights)
-        for path in read_paths:
-            if os.path.exists(path):
-                _landlock_allow(ruleset, path, _FS_READ_FILE | (_FS_READ_DIR if os.path.isdir(path) else 0))
-        prctl(PR_SET_NO_NEW_PRIVS, 1)
-        if _libc.syscall(ctypes.c_long(_LL_RESTRICT), ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
-            raise OSError(ctypes.get_errno(), f"landlock_restrict_self: {_err()}")
-    finally:
-        os.close(ruleset)
-    return f"ABI {abi}: reads only Python/system paths, writes only temp dir, no exec" + "".join(
-        f", {e}" for e in extras
-    )
+
+    def __init__(self, read_paths: list[str]):
+        self.abi = landlock_abi()
+        if self.abi < 1:
+            raise OSError(errno.ENOSYS, "Landlock not supported by this kernel")
+        fs = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_READ_DIR | _FS_WRITE_BITS
+        fs |= _FS_REFER if self.abi >= 2 else 0
+        fs |= _FS_TRUNCATE if self.abi >= 3 else 0
+        self.attr, self.size = _RulesetAttr(fs, 0, 0), 8
+        extras = []
+        if self.abi >= 4:
+            self.attr.net, self.size = _NET_BIND_TCP | _NET_CONNECT_TCP, 16
+            extras.append("no TCP bind/connect")
+        if self.abi >= 6:
+            self.attr.scoped, self.size = _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL, 24
+            extras.append("signals/abstract sockets scoped to itself")
+        self.write_access = fs & ~_FS_EXECUTE
+        self.detail = f"ABI {self.abi}: reads only Python/system paths, writes only its temp dir, no exec"
+        self.detail += "".join(f", {e}" for e in extras)
+        file_rw = _FS_READ_FILE | _FS_WRITE_FILE | (_FS_TRUNCATE if self.abi >= 3 else 0)
+        self.rules: list[_PathBeneath] = []
+        for path, access in [("/dev/null", file_rw)] + [(p, None) for p in read_paths]:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue  # absent on this system
+            if access is None:
+                access = _FS_READ_FILE | (_FS_READ_DIR if os.path.isdir(path) else 0)
+            self.rules.append(_PathBeneath(access, fd))
+
+    def fds(self) -> list[int]:
+        return [rule.parent_fd for rule in self.rules]
+
+    def apply(self, write_dir: str) -> str:
+        ruleset = _libc.syscall(
+            ctypes.c_long(_LL_CREATE), ctypes.byref(self.attr), ctypes.c_size_t(self.size), ctypes.c_uint32(0)
+        )
+        if ruleset < 0:
+            raise OSError(ctypes.get_errno(), f"landlock_create_ruleset: {_err()}")
+        try:
+            fd = os.open(write_dir, os.O_PATH | os.O_CLOEXEC)
+            try:
+                self._add(ruleset, _PathBeneath(self.write_access, fd))
+            finally:
+                os.close(fd)
+            for rule in self.rules:
+                self._add(ruleset, rule)
+            prctl(PR_SET_NO_NEW_PRIVS, 1)
+            if _libc.syscall(ctypes.c_long(_LL_RESTRICT), ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+                raise OSError(ctypes.get_errno(), f"landlock_restrict_self: {_err()}")
+        finally:
+            os.close(ruleset)
+            for fd in self.fds():
+                os.close(fd)  # the child must not keep handles on the zygote's paths
+        return self.detail
+
+    @staticmethod
+    def _add(ruleset: int, rule: _PathBeneath) -> None:
+        args = (ctypes.c_long(_LL_ADD_RULE), ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule))
+        if _libc.syscall(*args, ctypes.c_uint32(0)) != 0:
+            raise OSError(ctypes.get_errno(), f"landlock_add_rule: {_err()}")
 
 
 def default_read_paths() -> list[str]:
@@ -230,25 +257,6 @@ def set_capabilities(bits: int) -> None:
         raise OSError(ctypes.get_errno(), f"capset: {_err()}")
 
 
-def _landlock_allow(ruleset: int, path: str, access: int) -> None:
-    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-    try:
-        rule = _PathBeneath(access, fd)
-        if (
-            _libc.syscall(
-                ctypes.c_long(_LL_ADD_RULE),
-                ctypes.c_int(ruleset),
-                ctypes.c_int(1),
-                ctypes.byref(rule),
-                ctypes.c_uint32(0),
-            )
-            != 0
-        ):
-            raise OSError(ctypes.get_errno(), f"landlock_add_rule({path}): {_err()}")
-    finally:
-        os.close(fd)
-
-
 # ----------------------------------------------------------------------------------------- seccomp
 
 _DENY_EPERM = (
@@ -262,30 +270,67 @@ _DENY_EPERM = (
 )  # fmt: skip
 
 
-def build_seccomp_filter():
-    """A libseccomp filter (built once in the zygote, loaded in each child), or None if unavailable."""
-    import pyseccomp as sc  # noqa: PLC0415 - optional dependency
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
-    filt = sc.SyscallFilter(sc.ALLOW)
-    for name in _DENY_EPERM:
+
+class SeccompPlan:
+    """A seccomp filter compiled once to BPF in the zygote (libseccomp's load would recompile it in
+    every child, costing milliseconds); a child installs it with a single prctl.
+
+    Denied with EPERM: socket creation, fork/vfork/exec, ptrace and cross-process memory access,
+    pidfd tricks, namespaces, mount, modules, bpf, perf, keyrings, userfaultfd, io_uring (which could
+    create sockets behind seccomp's back), clock and host-name changes. Threads stay possible: clone
+    is refused only without CLONE_THREAD; clone3 hides its flags from seccomp, so it answers ENOSYS
+    and glibc falls back to clone.
+    """
+
+    def __init__(self):
+        import tempfile
+
+        import pyseccomp as sc  # optional dependency (extra "sandbox")
+
+        filt = sc.SyscallFilter(sc.ALLOW)
+        for name in _DENY_EPERM:
+            try:
+                filt.add_rule(sc.ERRNO(errno.EPERM), name)
+            except (OSError, ValueError, RuntimeError):
+                pass  # syscall unknown on this architecture
+        filt.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
         try:
-            filt.add_rule(sc.ERRNO(errno.EPERM), name)
+            filt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
         except (OSError, ValueError, RuntimeError):
-            pass  # syscall unknown on this architecture
-    # Threads stay possible (clone with CLONE_THREAD); a new process is refused. clone3 hides its
-    # flags in memory seccomp cannot read, so it reports ENOSYS and glibc falls back to clone.
-    filt.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
-    try:
-        filt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
-    except (OSError, ValueError, RuntimeError):
-        pass
-    return filt
+            pass
+        with tempfile.TemporaryFile() as fh:
+            filt.export_bpf(fh)
+            fh.seek(0)
+            code = fh.read()
+        if not code or len(code) % 8:
+            raise OSError(errno.EINVAL, "libseccomp exported no BPF program")
+        self._buffer = ctypes.create_string_buffer(code, len(code))
+        self.prog = _SockFprog(len(code) // 8, ctypes.addressof(self._buffer))
+        self.detail = "no sockets, fork/exec, ptrace, io_uring, namespaces, mount (BPF precompiled)"
+
+    def apply(self) -> str:
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if (
+            _libc.prctl(ctypes.c_int(22), ctypes.c_ulong(2), ctypes.byref(self.prog), 0, 0) != 0
+        ):  # SECCOMP_MODE_FILTER
+            raise OSError(ctypes.get_errno(), f"prctl(PR_SET_SECCOMP): {_err()}")
+        return self.detail
 
 
 # ------------------------------------------------------------------------------------------- child
 
-SAFE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "USER": "sandbox",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # fmt: skip
+SAFE_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "USER": "sandbox",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 
 
 def _step(report: Report, name: str, fn) -> None:
@@ -305,96 +350,142 @@ def _set_rlimit(kind: int, soft: int, hard: int | None = None) -> None:
     resource.setrlimit(kind, (soft, hard))
 
 
-def isolate_child(cfg: dict, tmp: str, index: int, seccomp_filter) -> Report:
-    """Apply every child-level protection to the calling (freshly forked) process."""
-    report: Report = {}
-    pid = os.getpid()
-    as_root = os.geteuid() == 0
-    uid = UID_BASE + index * PID_SPAN + pid if as_root else os.getuid()
-    gid = uid if as_root else os.getgid()
+def close_fds_except(keep: list[int]) -> None:
+    """Close every descriptor from 3 up except ``keep`` (inherited channels of other children, epoll...)."""
+    low = 3
+    for fd in sorted(set(keep)):
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+    os.closerange(low, 1 << 20)
 
-    def pdeath():
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # no PID namespace: die with the zygote anyway
 
-    def tmpdir():
-        os.mkdir(tmp, 0o700)
-        if as_root:
-            os.chown(tmp, uid, gid)
-        os.chdir(tmp)
-        return tmp
+class ChildPlan:
+    """The child-level protections, prepared once in the zygote; :meth:`apply` runs in each child.
 
-    def stdio():
-        null_r = os.open("/dev/null", os.O_RDONLY)
-        null_w = os.open("/dev/null", os.O_WRONLY)
-        os.dup2(null_r, 0)
-        os.dup2(null_w, 1)
-        os.dup2(null_w, 2)
-        os.close(null_r)
-        os.close(null_w)
-        return "stdin, stdout, stderr on /dev/null"
+    Preparing here matters for speed: every page a child touches is copied (copy-on-write), so the
+    child should only make syscalls, not compute policies.
+    """
 
-    def environ():
-        os.environ.clear()  # also unsets the C-level environ
-        os.environ.update(SAFE_ENV, HOME=tmp, TMPDIR=tmp, MPLCONFIGDIR=tmp)
-        return f"{len(os.environ)} safe variables"
-
-    def rlimits():
-        _set_rlimit(resource.RLIMIT_CORE, 0)
-        _set_rlimit(resource.RLIMIT_AS, int(cfg["memory"]))
-        _set_rlimit(resource.RLIMIT_CPU, int(cfg["cpu_soft"]), int(cfg["cpu_hard"]))
-        _set_rlimit(resource.RLIMIT_FSIZE, int(cfg["file_size"]))
-        _set_rlimit(resource.RLIMIT_NOFILE, int(cfg["nofile"]))
-        _set_rlimit(resource.RLIMIT_NPROC, int(cfg["nproc"]))
-        return (
-            f"AS={cfg['memory'] >> 20} MiB, CPU={cfg['cpu_soft']}s, FSIZE={cfg['file_size'] >> 20} MiB, "
+    def __init__(self, cfg: dict, index: int, read_paths: list[str]):
+        self.cfg, self.index = cfg, index
+        self.as_root = os.geteuid() == 0
+        self.unavailable: Report = {}
+        self.landlock = self.seccomp = None
+        if not cfg.get("landlock", True):
+            self.unavailable["landlock"] = (False, "disabled by configuration")
+        else:
+            try:
+                self.landlock = LandlockPlan(read_paths)
+            except Exception as exc:
+                self.unavailable["landlock"] = (False, f"{type(exc).__name__}: {exc}")
+        if not cfg.get("seccomp", True):
+            self.unavailable["seccomp"] = (False, "disabled by configuration")
+        else:
+            try:
+                self.seccomp = SeccompPlan()
+            except Exception as exc:
+                self.unavailable["seccomp"] = (
+                    False,
+                    f"pyseccomp/libseccomp unavailable: {type(exc).__name__}: {exc}",
+                )
+        readable = all(world_readable(p) for p in read_paths)
+        self.drop_uid = self.as_root and cfg.get("drop_uid", True) and (readable or self.landlock is not None)
+        self.read_cap = self.drop_uid and not readable  # see apply(): confined by Landlock
+        if not self.as_root:
+            self.unavailable["unprivileged_uid"] = (False, "not root: children keep the caller's uid")
+        elif not cfg.get("drop_uid", True):
+            self.unavailable["unprivileged_uid"] = (False, "disabled by configuration")
+        elif not self.drop_uid:
+            self.unavailable["unprivileged_uid"] = (
+                False, "the interpreter is readable only by root and there is no Landlock to confine a read "
+                "capability: children keep uid 0 with every capability dropped",
+            )  # fmt: skip
+        self.null_r = os.open("/dev/null", os.O_RDONLY)
+        self.null_w = os.open("/dev/null", os.O_WRONLY)
+        os.environ.clear()  # the zygote's environment is the children's: only safe variables
+        os.environ.update(SAFE_ENV)
+        self.rlimit_detail = (
+            f"AS={cfg['memory'] >> 20} MiB, CPU, FSIZE={cfg['file_size'] >> 20} MiB, "
             f"NOFILE={cfg['nofile']}, NPROC={cfg['nproc']}"
+            + ("" if self.drop_uid else " (NPROC not enforced for root)")
         )
 
-    def drop_uid():
-        if not as_root:
-            raise PermissionError("not root: keeps the caller's uid")
-        if not cfg.get("drop_uid", True):
-            raise PermissionError("disabled by configuration")
-        keep_read = bool(cfg.get("read_cap"))
-        if keep_read:
-            prctl(PR_SET_KEEPCAPS, 1)
-        os.setgroups([])
-        os.setresgid(gid, gid, gid)
-        os.setresuid(uid, uid, uid)
-        if keep_read:  # the interpreter lives in a dir only root can read; Landlock limits what is read
-            set_capabilities(1 << CAP_DAC_READ_SEARCH)
-            return f"uid/gid {uid} (unique per child); only CAP_DAC_READ_SEARCH, confined by Landlock"
-        return f"uid/gid {uid} (unique per child, no capabilities)"
+    def keep_fds(self) -> list[int]:
+        return [self.null_r, self.null_w] + (self.landlock.fds() if self.landlock else [])
 
-    def landlock():
-        if not cfg.get("landlock", True):
-            raise PermissionError("disabled by configuration")
-        try:
-            return apply_landlock(tmp, list(cfg.get("read_paths", [])))
-        except Exception:
-            if as_root and cfg.get("read_cap"):
-                set_capabilities(0)  # no Landlock to confine it: the read capability must go
-            raise
+    def apply(self, tmp: str, cpu_soft: int, cpu_hard: int, pid_namespace: bool) -> Report:
+        """Apply every child-level protection to the calling (freshly forked) process."""
+        report: Report = dict(self.unavailable)
+        cfg, as_root = self.cfg, self.as_root
+        pid = os.getpid()
+        uid = UID_BASE + self.index * PID_SPAN + pid if self.drop_uid else os.getuid()
+        gid = uid if self.drop_uid else os.getgid()
 
-    def seccomp():
-        if seccomp_filter is None:
-            raise OSError(errno.ENOSYS, "pyseccomp/libseccomp not available")
-        seccomp_filter.load()
-        return "no socket, fork/exec, ptrace, io_uring, namespaces, mount"
+        def session():
+            if os.getsid(0) != pid:
+                os.setsid()
+            if not pid_namespace:  # otherwise the kernel kills the namespace with its init, the zygote
+                prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            return "own session/process group, SIGKILLed as a group"
 
-    _step(report, "die_with_zygote", pdeath)
+        def tmpdir():
+            os.mkdir(tmp, 0o700)
+            if self.drop_uid:
+                os.chown(tmp, uid, gid)
+            os.chdir(tmp)
+            return "private temp dir as cwd, HOME and TMPDIR; removed afterwards"
 
-    def session():
-        if os.getsid(0) != pid:
-            os.setsid()
-        return "own session and process group (killed as a group)"
+        def stdio():
+            for fd, target in ((self.null_r, 0), (self.null_w, 1), (self.null_w, 2)):
+                os.dup2(fd, target)
+            os.close(self.null_r)
+            os.close(self.null_w)
+            return "stdin, stdout, stderr on /dev/null; output captured in-process and capped"
 
-    _step(report, "process_group", session)
-    _step(report, "temp_dir", tmpdir)
-    _step(report, "stdio", stdio)
-    _step(report, "environment", environ)
-    _step(report, "rlimits", rlimits)
-    _step(report, "unprivileged_uid", drop_uid)
-    _step(report, "landlock", landlock)
-    _step(report, "seccomp", seccomp)
-    return report
+        def environ():
+            os.environ.update(HOME=tmp, TMPDIR=tmp, MPLCONFIGDIR=tmp)
+            return f"only {', '.join(sorted(os.environ))}"
+
+        def rlimits():
+            _set_rlimit(resource.RLIMIT_CORE, 0)
+            _set_rlimit(resource.RLIMIT_AS, int(cfg["memory"]))
+            _set_rlimit(resource.RLIMIT_CPU, cpu_soft, cpu_hard)
+            _set_rlimit(resource.RLIMIT_FSIZE, int(cfg["file_size"]))
+            _set_rlimit(resource.RLIMIT_NOFILE, int(cfg["nofile"]))
+            _set_rlimit(resource.RLIMIT_NPROC, int(cfg["nproc"]))
+            return self.rlimit_detail
+
+        def drop_uid():
+            if self.read_cap:
+                prctl(PR_SET_KEEPCAPS, 1)
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            if self.read_cap:  # the interpreter lives where only root can read; Landlock confines reads
+                set_capabilities(1 << CAP_DAC_READ_SEARCH)
+                return f"uid/gid {uid}, unique per child; only CAP_DAC_READ_SEARCH, confined by Landlock"
+            return f"uid/gid {uid}, unique per child; no capabilities"
+
+        def landlock():
+            try:
+                return self.landlock.apply(tmp)
+            except Exception:
+                if self.read_cap:
+                    set_capabilities(0)  # nothing confines the read capability: drop it
+                raise
+
+        _step(report, "process_group", session)
+        _step(report, "temp_dir", tmpdir)
+        _step(report, "stdio", stdio)
+        _step(report, "environment", environ)
+        _step(report, "rlimits", rlimits)
+        if self.drop_uid:
+            _step(report, "unprivileged_uid", drop_uid)
+        elif as_root:
+            _step(report, "capabilities", lambda: (set_capabilities(0), "uid 0 without any capability")[1])
+        if self.landlock is not None:
+            _step(report, "landlock", landlock)
+        if self.seccomp is not None:
+            _step(report, "seccomp", self.seccomp.apply)
+        return report

@@ -30,12 +30,11 @@ from collections import deque
 from mathforge.sandbox.child import run_child
 from mathforge.sandbox.isolation import (
     PR_SET_PDEATHSIG,
-    build_seccomp_filter,
+    ChildPlan,
+    close_fds_except,
     default_read_paths,
     enter_namespaces,
-    isolate_child,
     prctl,
-    world_readable,
 )
 from mathforge.sandbox.protocol import BufferedConn, ProtocolError, recv_msg, send_msg
 
@@ -107,14 +106,8 @@ class Zygote:
         self.template: dict = {"__name__": "__main__", "__builtins__": __builtins__}
         if cfg.get("prelude"):
             exec(cfg["prelude"], self.template)
-        try:
-            self.seccomp = build_seccomp_filter() if cfg.get("seccomp", True) else None
-        except Exception:
-            self.seccomp = None
         read_paths = default_read_paths() + list(cfg.get("read_paths") or [])
-        self.cfg = cfg = dict(
-            cfg, read_paths=read_paths, read_cap=not all(world_readable(p) for p in read_paths)
-        )
+        self.plan = ChildPlan(cfg, self.index, read_paths)
         self.base = tempfile.mkdtemp(prefix=f"mathforge-sbx{self.index}-", dir=cfg.get("temp_root") or None)
         os.chmod(self.base, 0o711)  # children (other uids) may enter their own subdir, not list others
         self.seq = 0
@@ -132,8 +125,7 @@ class Zygote:
         self.sel.register(self.wake_r, selectors.EVENT_READ, "sigchld")
         gc.collect()
         gc.freeze()  # children never walk (and so never copy) the pages of the warmed heap
-        self.parent.send({"ready": True, "pid": os.getpid(), "loaded": self.loaded, "namespaces": ns_report,
-                          "seccomp_filter": self.seccomp is not None})  # fmt: skip
+        self.parent.send({"ready": True, "pid": os.getpid(), "loaded": self.loaded, "namespaces": ns_report})
 
     # ------------------------------------------------------------------------------------ loop
     def serve(self) -> None:
@@ -228,11 +220,10 @@ class Zygote:
         self.seq += 1
         tmp = os.path.join(self.base, str(self.seq))
         cpu_soft = int(cpu_seconds) + 1
-        cfg = dict(self.cfg, cpu_soft=cpu_soft, cpu_hard=cpu_soft + 1)
         pid = os.fork()
         if pid == 0:  # child: never returns
             try:
-                self._become_child(child_end, kind, request, tmp, cfg)
+                self._become_child(child_end, kind, request, tmp, cpu_soft)
             finally:
                 os._exit(70)
         child_end.close()
@@ -242,19 +233,19 @@ class Zygote:
         self.sel.register(parent_end, selectors.EVENT_READ, rec)
         return rec
 
-    def _become_child(self, chan: socket.socket, kind: str, request: dict, tmp: str, cfg: dict) -> None:
+    def _become_child(self, chan: socket.socket, kind: str, request: dict, tmp: str, cpu_soft: int) -> None:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
         fd = chan.detach()
-        if fd != 3:
-            os.dup2(fd, 3)
-        os.closerange(4, 1 << 20)  # the parent's channel, other children's channels, the epoll fd
-        sock = socket.socket(fileno=3)
+        # drop the parent's channel, other children's channels, the epoll fd; keep what the plan needs
+        close_fds_except([fd, *self.plan.keep_fds()])
+        sock = socket.socket(fileno=fd)
         sock.setblocking(True)
-        report = isolate_child(cfg, tmp, self.index, self.seccomp)
+        pid_ns = bool(self.ns_report.get("pid_namespace", (False,))[0])
+        report = self.plan.apply(tmp, cpu_soft, cpu_soft + 1, pid_ns)
         report.update(self.ns_report)
-        run_child(sock, kind, request, report, self.template, cfg)
+        run_child(sock, kind, request, report, self.template, self.cfg)
 
     def _start_queued(self) -> None:
         while self.queue and self.running < self.max_concurrent:
