@@ -1,1 +1,16 @@
-"""mathforge.answer"""
+"""Answer extraction, equivalence and a grading pool with a hard per-pair timeout.
+
+>>> extract_answer("... so the answer is $\\\\boxed{\\\\frac{1}{2}}$.")
+'\\\\frac{1}{2}'
+>>> is_equiv("0.5", "\\\\frac12")
+True
+>>> with Grader(workers=2, timeout=5) as g:
+...     results = g.grade_many([("3", "x=3"), ("(1,2)", "[1,2]")])
+"""
+
+from mathforge.answer.boxed import last_boxed
+from mathforge.answer.equiv import is_equiv
+from mathforge.answer.extract import extract_answer
+from mathforge.answer.grader import Grader, GradeResult
+
+__all__ = ["extract_answer", "is_equiv", "last_boxed", "Grader", "GradeResult"]

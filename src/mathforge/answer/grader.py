@@ -1,0 +1,234 @@
+"""A pool of grading processes with a hard wall-clock kill per pair.
+
+math-verify's own timeout uses ``signal.alarm``, which cannot interrupt a C-level big-integer operation
+(``9^{9^{9}}``) and does not work outside the main thread. So each pair runs in a worker process; when a
+pair overruns its timeout the worker is killed (SIGKILL), replaced, and the pair is graded false with
+status ``"timeout"``. Plain numbers never leave the parent: the exact fast path decides them in microseconds.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+
+from mathforge.answer.equiv import fast_verdict
+
+# how long a fresh worker may take to import math-verify/sympy before it counts as broken
+_STARTUP_TIMEOUT = 120.0
+
+
+@dataclass
+class GradeResult:
+    correct: bool
+    status: str = "ok"  # "ok" | "timeout" | "error"
+    error: str | None = None
+
+
+def _worker_main(conn, percent: bool, memory: int | None) -> None:
+    """Grade (index, pred, gold) messages until a ``None`` arrives; each reply is (index, correct, status, error)."""
+    if memory:
+        try:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        except (ImportError, ValueError, OSError):
+            pass
+    import mathforge.answer._warmup  # noqa: F401  (a no-op when the fork server already imported it)
+    from mathforge.answer.equiv import math_verify_equiv
+
+    conn.send("ready")
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        index, pred, gold = msg
+        try:
+            conn.send((index, bool(math_verify_equiv(pred, gold, percent)), "ok", None))
+        except MemoryError:
+            conn.send((index, False, "error", "MemoryError"))
+        except Exception as exc:  # garbage input grades false; the status says why
+            conn.send((index, False, "error", f"{type(exc).__name__}: {exc}"[:300]))
+
+
+class _Worker:
+    def __init__(self, ctx, percent: bool, memory: int | None):
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, percent, memory), daemon=True)
+        self.proc.start()
+        child.close()
+        self.ready = False
+        self.started = time.monotonic()
+        self.task: int | None = None
+        self.deadline = 0.0
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(timeout=5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, BrokenPipeError):
+            pass
+        self.proc.join(timeout=2)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(timeout=5)
+        self.conn.close()
+
+
+def _context():
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        # every worker is forked from a server that already imported math-verify: respawns are cheap
+        ctx.set_forkserver_preload(["mathforge.answer._warmup"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+class Grader:
+    """Grade (pred, gold) pairs in ``workers`` processes; a pair running past ``timeout`` s is killed.
+
+    >>> with Grader(workers=2, timeout=5.0) as grader:
+    ...     results = grader.grade_many([("0.5", "\\\\frac12"), ("9^{9^{9}}", "1")])
+    >>> [(r.correct, r.status) for r in results]
+    [(True, 'ok'), (False, 'timeout')]
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        timeout: float = 5.0,
+        percent: bool = False,
+        memory: int | None = 4 << 30,
+    ):
+        self.workers = max(1, workers if workers is not None else min(4, os.cpu_count() or 1))
+        self.timeout = float(timeout)
+        self.percent = percent
+        self.memory = memory
+        self.timeouts = 0
+        self.errors = 0
+        self._ctx = None
+        self._pool: list[_Worker] = []
+        self._closed = False
+
+    # -- public ---------------------------------------------------------------------------------------
+    def grade(self, pred, gold) -> GradeResult:
+        return self.grade_many([(pred, gold)])[0]
+
+    def grade_many(
+        self, pairs: Iterable[tuple], on_result: Callable[[int, GradeResult], None] | None = None
+    ) -> list[GradeResult]:
+        """Results in the order of ``pairs``; ``on_result(index, result)`` is called as each one lands."""
+        if self._closed:
+            raise RuntimeError("Grader is closed")
+        pairs = list(pairs)
+        results: list[GradeResult | None] = [None] * len(pairs)
+        todo: deque[int] = deque()
+        for i, (pred, gold) in enumerate(pairs):
+            verdict = fast_verdict(pred, gold, self.percent)
+            if verdict is None:
+                todo.append(i)
+            else:
+                self._finish(results, i, GradeResult(verdict), on_result)
+        if todo:
+            self._run_pool(pairs, todo, results, on_result)
+        return results  # type: ignore[return-value]
+
+    def close(self) -> None:
+        for worker in self._pool:
+            worker.stop()
+        self._pool = []
+        self._closed = True
+
+    def __enter__(self) -> Grader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            for worker in self._pool:
+                worker.kill()
+        except Exception:
+            pass
+
+    # -- pool ------------------------------------------------------------------------------------------
+    def _finish(self, results, index, result, on_result) -> None:
+        results[index] = result
+        if result.status == "timeout":
+            self.timeouts += 1
+        elif result.status == "error":
+            self.errors += 1
+        if on_result is not None:
+            on_result(index, result)
+
+    def _spawn(self) -> _Worker:
+        if self._ctx is None:
+            self._ctx = _context()
+        return _Worker(self._ctx, self.percent, self.memory)
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+        self._pool[self._pool.index(worker)] = self._spawn()
+
+    def _run_pool(self, pairs, todo: deque[int], results, on_result) -> None:
+        wanted = min(self.workers, len(todo))
+        while len(self._pool) < wanted:
+            self._pool.append(self._spawn())
+        pending = len(todo)
+        while pending:
+            now = time.monotonic()
+            for worker in self._pool:
+                if worker.ready and worker.task is None and todo:
+                    index = todo.popleft()
+                    pred, gold = pairs[index]
+                    worker.task, worker.deadline = index, now + self.timeout
+                    worker.conn.send((index, str(pred).strip(), str(gold).strip()))
+            deadlines = [
+                w.deadline if w.ready else w.started + _STARTUP_TIMEOUT
+                for w in self._pool
+                if w.task is not None or not w.ready
+            ]
+            wait_for = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+            ready_conns = wait([w.conn for w in self._pool], timeout=wait_for)
+            for worker in list(self._pool):
+                if worker.conn in ready_conns:
+                    try:
+                        msg = worker.conn.recv()
+                    except (EOFError, OSError):  # the worker died (e.g. killed by the OOM killer)
+                        pending -= self._fail(worker, "error", "worker died", results, on_result)
+                        continue
+                    if msg == "ready":
+                        worker.ready = True
+                        continue
+                    index, correct, status, error = msg
+                    worker.task = None
+                    self._finish(results, index, GradeResult(correct, status, error), on_result)
+                    pending -= 1
+            now = time.monotonic()
+            for worker in list(self._pool):
+                if worker.task is not None and now >= worker.deadline:
+                    pending -= self._fail(worker, "timeout", f"over {self.timeout:g}s", results, on_result)
+                elif not worker.ready and now >= worker.started + _STARTUP_TIMEOUT:
+                    raise RuntimeError("a grading worker did not start; is math-verify installed?")
+
+    def _fail(self, worker: _Worker, status: str, error: str, results, on_result) -> int:
+        """Grade the worker's pair false with ``status``, replace the worker; returns pairs finished (0/1)."""
+        index = worker.task
+        self._replace(worker)
+        if index is None:
+            return 0
+        self._finish(results, index, GradeResult(False, status, error), on_result)
+        return 1
