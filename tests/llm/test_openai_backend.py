@@ -17,7 +17,7 @@ from mathforge.llm import GenParams, OpenAIBackend, load_backend
 class FakeServer:
     """Answers POST /v1/completions and /v1/chat/completions; ``failures`` are sent first, in order."""
 
-    def __init__(self, failures=(), delay=0.0, choice_extra=None, text_for=None):
+    def __init__(self, failures=(), delay=0.0, choice_extra=None, text_for=None, kind="other"):
         self.failures = list(failures)
         self.delay = delay
         self.choice_extra = choice_extra or {}
@@ -27,11 +27,17 @@ class FakeServer:
         self.active = 0
         self.max_active = 0
         self.lock = threading.Lock()
+        self.kind = kind
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):
                 pass
+
+            def do_GET(self):
+                # only transformers serve has /v1/systemone (POST only: a GET answers 405)
+                status = 405 if server.kind == "transformers" and self.path.endswith("/systemone") else 404
+                self._send(status, {"detail": "x"})
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -207,3 +213,17 @@ def test_load_backend_http_and_base_url_normalisation():
     assert isinstance(b, OpenAIBackend)
     assert b.base_url == "http://127.0.0.1:9/v1" and b.model == "name"
     assert OpenAIBackend("http://h:1/v1", "m").base_url == "http://h:1/v1"
+
+
+def test_sampling_on_transformers_serve_turns_do_sample_on():
+    with FakeServer(kind="transformers") as srv:
+        b = backend(srv.url)
+        b.generate(["p"], GenParams(max_tokens=3))  # greedy: no probe, nothing extra
+        b.generate(["p"], GenParams(max_tokens=3, temperature=0.8))
+    assert b.server == "transformers"
+    assert "generation_config" not in srv.bodies[0]
+    assert json.loads(srv.bodies[1]["generation_config"]) == {"do_sample": True}
+    with FakeServer(kind="other") as srv:
+        b = backend(srv.url)
+        b.generate(["p"], GenParams(max_tokens=3, temperature=0.8))
+    assert b.server == "other" and "generation_config" not in srv.bodies[0]

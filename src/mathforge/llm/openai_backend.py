@@ -7,11 +7,17 @@ backoff and jitter (``Retry-After`` honoured); other errors (400, 422: a bad req
 Stop strings: ``transformers serve`` keeps the stop string in the text (and may run a few characters past
 it: the token that completes it can carry more); vLLM and SGLang drop it and report it as ``stop_reason`` /
 ``matched_stop``. Both are normalised here so that ``text`` ends exactly with the stop string that fired.
+
+Sampling: ``transformers serve`` keeps the model's ``do_sample`` default (often False) whatever the
+``temperature``, so for it a request with ``temperature > 0`` also carries ``generation_config`` with
+``do_sample: true``. The server kind is found once (``server="auto"``): only ``transformers serve`` has a
+``/v1/systemone`` route (GET on it answers 405, elsewhere 404).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import weakref
 from dataclasses import dataclass
@@ -40,6 +46,7 @@ class OpenAIBackend(Backend):
         max_backoff: float = 20.0,
         api_key: str = "EMPTY",
         extra_body: dict | None = None,
+        server: str = "auto",
     ):
         if api not in ("completions", "chat"):
             raise ValueError(f"api must be 'completions' or 'chat', got {api!r}")
@@ -52,6 +59,7 @@ class OpenAIBackend(Backend):
         self.backoff, self.max_backoff = backoff, max_backoff
         self.api_key = api_key
         self.extra_body = dict(extra_body or {})
+        self.server = server  # "auto" until probed, then "transformers" or "other"
         # counters for benchmarks and reports
         self.requests = 0
         self.retries = 0
@@ -91,7 +99,21 @@ class OpenAIBackend(Backend):
         if state is not None:
             await state.client.close()
 
+    async def _probe_server(self) -> None:
+        import httpx
+
+        kind = "other"
+        try:
+            async with httpx.AsyncClient(timeout=10.0) as http:
+                r = await http.get(self.base_url + "/systemone")
+            kind = "transformers" if r.status_code == 405 else "other"
+        except httpx.HTTPError:
+            pass
+        self.server = kind
+
     async def _one(self, prompt, params: GenParams, seed: int | None) -> Completion:
+        if self.server == "auto" and params.temperature > 0:
+            await self._probe_server()
         state = self._state()
         async with state.semaphore:
             self.in_flight += 1
@@ -146,6 +168,8 @@ class OpenAIBackend(Backend):
         if seed is not None:
             body["seed"] = seed
         extra = dict(self.extra_body)
+        if self.server == "transformers" and params.temperature > 0 and "generation_config" not in extra:
+            extra["generation_config"] = json.dumps({"do_sample": True})
         if self.api == "chat":
             messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
             if messages and messages[-1].get("role") == "assistant":
