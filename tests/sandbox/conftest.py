@@ -9,5 +9,6 @@ from mathforge.sandbox import Sandbox
 
 @pytest.fixture(scope="module")
 def sandbox():
-    with Sandbox(workers=2, timeout=3.0) as sb:
+    # 1 GiB address space: memory bombs fail sooner and touch less of the shared machine's RAM
+    with Sandbox(workers=2, timeout=3.0, memory=1 << 30) as sb:
         yield sb

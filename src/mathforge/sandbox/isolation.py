@@ -212,7 +212,7 @@ def default_read_paths() -> list[str]:
     paths += ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc/ld.so.cache", "/etc/localtime", "/etc/passwd",
               "/etc/group", "/etc/nsswitch.conf", "/etc/os-release", "/dev/urandom", "/dev/random", "/dev/zero",
               "/proc/self", "/proc/cpuinfo", "/proc/meminfo", "/sys/devices/system/cpu"]  # fmt: skip
-    seen, out = set(), []
+    seen, out = {"/"}, []  # never the root: that would allow reading everything
     for p in paths:
         real = os.path.realpath(p) if p != "/proc/self" else p
         if real not in seen:
@@ -411,6 +411,10 @@ class ChildPlan:
             + ("" if self.drop_uid else " (NPROC not enforced for root)")
         )
 
+    def child_uid(self, pid: int) -> int:
+        """The uid a child with this PID (in the zygote's namespace) runs as."""
+        return UID_BASE + self.index * PID_SPAN + pid if self.drop_uid else os.getuid()
+
     def keep_fds(self) -> list[int]:
         return [self.null_r, self.null_w] + (self.landlock.fds() if self.landlock else [])
 
@@ -419,7 +423,7 @@ class ChildPlan:
         report: Report = dict(self.unavailable)
         cfg, as_root = self.cfg, self.as_root
         pid = os.getpid()
-        uid = UID_BASE + self.index * PID_SPAN + pid if self.drop_uid else os.getuid()
+        uid = self.child_uid(pid)
         gid = uid if self.drop_uid else os.getgid()
 
         def session():

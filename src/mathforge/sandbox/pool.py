@@ -39,6 +39,7 @@ def _zygote_env() -> dict[str, str]:
         "LANG": "C.UTF-8",
         "PYTHONPATH": _SRC_DIR,
         "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONSAFEPATH": "1",  # no cwd on sys.path: it would also land in the children's read allowlist
         "OPENBLAS_NUM_THREADS": "1",  # one core per child; BLAS thread pools do not survive fork
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
@@ -274,20 +275,32 @@ class Sandbox:
         return [f.result() for f in futures]
 
     # ------------------------------------------------------------------------------ sessions
-    def session(self, *, timeout: float | None = None, repl: bool | None = None) -> Session:
-        """A stateful interpreter: later cells see earlier variables and imports."""
+    def session(
+        self, *, timeout: float | None = None, repl: bool | None = None, cpu: float | None = None
+    ) -> Session:
+        """A stateful interpreter: later cells see earlier variables and imports.
+
+        ``cpu``: CPU seconds the session's child may use over its whole life (default ``session_cpu``).
+        """
         return Session(
-            self, self.timeout if timeout is None else timeout, self.repl if repl is None else repl
+            self,
+            self.timeout if timeout is None else timeout,
+            self.repl if repl is None else repl,
+            self.session_cpu if cpu is None else float(cpu),
         )
 
-    def _open_session(self, sid: str) -> Generator[Future, dict, _ZygoteHandle | None]:
+    def _open_session(self, sid: str, cpu: float) -> Generator[Future, dict, _ZygoteHandle | None]:
         z = self._least_loaded("sessions")
-        msg = yield z.request({"op": "open", "sid": sid, "session_cpu": self.session_cpu})
+        msg = yield z.request({"op": "open", "sid": sid, "session_cpu": cpu})
         if not msg.get("ok"):
             return None
         with z.lock:
             z.sessions += 1
         return z
+
+    def stats(self) -> list[dict]:
+        """Per zygote: live children, sessions, queued runs, leftover temp dirs, open fds (after reaping)."""
+        return [self._zygote(i).request({"op": "ping"}).result() for i in range(self.workers)]
 
     # ------------------------------------------------------------------------------ lifecycle
     @staticmethod
@@ -343,8 +356,9 @@ class Session:
     form; different sessions run concurrently.
     """
 
-    def __init__(self, sandbox: Sandbox, timeout: float, repl: bool):
+    def __init__(self, sandbox: Sandbox, timeout: float, repl: bool, cpu: float):
         self.sandbox = sandbox
+        self.cpu = cpu
         self.timeout = float(timeout)
         self.repl = repl
         self.history: list[str] = []
@@ -384,7 +398,7 @@ class Session:
         """Open a new child and replay the successful history into it (quietly)."""
         for _attempt in range(3):
             sid = uuid.uuid4().hex
-            z = yield from self.sandbox._open_session(sid)
+            z = yield from self.sandbox._open_session(sid, self.cpu)
             self._zygote, self._sid = z, sid
             if z is None:
                 return

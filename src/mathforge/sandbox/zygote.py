@@ -206,9 +206,15 @@ class Zygote:
             if rec is not None:
                 self._kill(rec, "close")
         elif op == "ping":
-            self.parent.send(
-                {"id": rid, "pong": True, "children": len(self.children), "queued": len(self.queue)}
-            )
+            self._reap()
+            stats = {
+                "children": len(self.children),
+                "sessions": len(self.sessions),
+                "queued": len(self.queue),
+            }
+            stats["temp_dirs"] = len(os.listdir(self.base))
+            stats["fds"] = len(os.listdir("/proc/self/fd"))
+            self.parent.send({"id": rid, "pong": True, **stats})
 
     def _reply(self, rid, result: dict, duration: float, alive: bool) -> None:
         result = dict(result, duration=round(duration, 6))
@@ -342,7 +348,38 @@ class Zygote:
                 self._answer_death(rec, *self._classify(rec, status, usage))
             if not rec.eof:
                 self._mark_eof(rec)
+            if self.plan.seccomp is None and self.plan.drop_uid:
+                self._sweep_uid(self.plan.child_uid(pid))  # it could fork: kill what it left behind
             shutil.rmtree(rec.tmp, ignore_errors=True)
+
+    def _sweep_uid(self, uid: int) -> None:
+        """SIGKILL every process running as ``uid`` (a dead child's unique uid), e.g. escaped forks.
+
+        /proc shows host PIDs; the ``NSpid`` line gives each process's PID as seen from our namespace.
+        """
+        depth = len(_nspids("self")) - 1
+        for _round in range(5):
+            found = False
+            for name in os.listdir("/proc"):
+                if not name.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{name}/status") as fh:
+                        text = fh.read()
+                except OSError:
+                    continue
+                fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+                if int(fields.get("Uid", "-1").split()[0]) != uid:
+                    continue
+                ids = fields.get("NSpid", name).split()
+                if len(ids) > depth:
+                    found = True
+                    try:
+                        os.kill(int(ids[depth]), signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+            if not found:
+                return
 
     def _classify(self, rec: _Child, status: int, usage) -> tuple[str, str]:
         if rec.killed_for == "timeout":
@@ -367,6 +404,17 @@ class Zygote:
                 pass
         shutil.rmtree(self.base, ignore_errors=True)
         os._exit(0)
+
+
+def _nspids(pid: str) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("NSpid:"):
+                    return line.split()[1:]
+    except OSError:
+        pass
+    return [pid]
 
 
 def main(argv: list[str]) -> None:
