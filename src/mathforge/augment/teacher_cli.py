@@ -1,0 +1,5 @@
+"""Placeholder replaced below."""
+
+
+def add_teacher_parser(sub) -> None:
+    return None
