@@ -26,3 +26,16 @@ def data_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"MATHFORGE_DATA_DIR={value} is not a directory")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_tir_model() -> Path:
+    """A tiny Llama overfit on 30 ToRA-format arithmetic solutions (mathforge.train.toy), prompt format "plain".
+
+    Greedy decoding from each training prompt reproduces the code block and stops at "```output"; the
+    examples (question, solution, answer, prompt, completion) are in ``<model>/toy_examples.jsonl``.
+    Built once per configuration under .cache/test-models/<hash>/ (file-locked for pytest-xdist workers).
+    """
+    from mathforge.train.toy import cached_toy_tir_model
+
+    return cached_toy_tir_model(REPO / ".cache" / "test-models")

@@ -1,1 +1,28 @@
-"""mathforge.train"""
+"""mathforge.train: offline tiny base models and staged SFT (stage 1 CoT, stage 2 code-nested).
+
+* :func:`init_model` -- byte-level BPE tokenizer + random Llama in HF format (``mathforge init-model``).
+* :func:`train` -- run a recipe's stages with TRL; each stage starts from the previous one (``mathforge train``).
+* :func:`encode_example` -- tokenization with prompt and interpreter-output tokens masked via offsets.
+"""
+
+from mathforge.train.config import LoraConfig, StageConfig, TrainRecipe, load_recipe
+from mathforge.train.init_model import SIZES, build_tokenizer, init_model
+from mathforge.train.masking import IGNORE, Encoded, encode_example
+from mathforge.train.stages import SUMMARY, encode_dataset, run_stage, train
+
+__all__ = [
+    "IGNORE",
+    "SIZES",
+    "SUMMARY",
+    "Encoded",
+    "LoraConfig",
+    "StageConfig",
+    "TrainRecipe",
+    "build_tokenizer",
+    "encode_dataset",
+    "encode_example",
+    "init_model",
+    "load_recipe",
+    "run_stage",
+    "train",
+]

@@ -1,0 +1,165 @@
+"""A toy tool-integrated model for tests and benchmarks: a tiny Llama overfit on ~30 ToRA-format solutions.
+
+Each example is a simple arithmetic question answered by one program, its output and a boxed answer::
+
+    Question: What is 317 * 24 + 5?
+    Answer:
+    Let's compute it.
+    ```python
+    print(317 * 24 + 5)
+    ```
+    ```output
+    7613
+    ```
+    The answer is \\boxed{7613}.
+
+After :func:`build_toy_tir_model`, greedy decoding from each training prompt reproduces the code block and
+reaches the ```` ```output```` stop string; given the real output it writes the boxed answer. The model is
+cached per configuration by :func:`cached_toy_tir_model` (a file lock makes parallel test workers build it once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+from pathlib import Path
+
+from mathforge.solution import Code, Output, Text, build_prompt, render
+
+TOY_VERSION = 1  # bump when the examples or the training change: invalidates cached models
+
+# small enough to overfit in well under a minute on a busy 2-core CPU, large enough to copy digits reliably
+TOY_MODEL = dict(
+    hidden_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=4,
+    intermediate_size=384,
+    max_position_embeddings=256,
+)
+TOY_STAGE = dict(
+    name="tir",
+    prompt_format="plain",
+    solution_format="tora",
+    max_steps=100,
+    lr=5e-3,
+    lr_scheduler="cosine",
+    warmup_ratio=0.05,
+    batch_size=30,
+    max_length=256,
+    packing=False,
+    save_steps=0,
+    logging_steps=25,
+    seed=0,
+)
+
+
+def toy_tir_examples(n: int = 30, seed: int = 0) -> list[dict]:
+    """``n`` distinct questions ``a * b + c`` with ToRA-format solutions: rows with question, solution,
+    answer, and the rendered prompt/completion (prompt format ``plain``)."""
+    rng = random.Random(seed)
+    rows, seen = [], set()
+    while len(rows) < n:
+        a, b, c = rng.randint(100, 999), rng.randint(10, 99), rng.randint(1, 99)
+        if (a, b, c) in seen:
+            continue
+        seen.add((a, b, c))
+        expr, value = f"{a} * {b} + {c}", a * b + c
+        question = f"What is {expr}?"
+        solution = render(
+            [
+                Text("Let's compute it."),
+                Code(f"print({expr})"),
+                Output(str(value)),
+                Text(f"The answer is \\boxed{{{value}}}."),
+            ],
+            "tora",
+        )
+        rows.append(
+            {
+                "id": f"toy-{len(rows)}",
+                "question": question,
+                "solution": solution,
+                "answer": str(value),
+                "prompt": build_prompt(question, "plain"),
+                "completion": solution,
+            }
+        )
+    return rows
+
+
+def build_toy_tir_model(out_dir: str | Path, n: int = 30, seed: int = 0, **stage_overrides) -> Path:
+    """Init a tiny model on the toy texts and overfit it on the toy examples; returns the model folder."""
+    import torch
+
+    from mathforge.train.init_model import init_model
+    from mathforge.train.stages import train
+
+    out_dir = Path(out_dir)
+    rows = toy_tir_examples(n, seed)
+    work = out_dir / "_work"
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / "toy.jsonl"
+    data.write_text(
+        "".join(json.dumps({"prompt": r["prompt"], "completion": r["completion"]}) + "\n" for r in rows)
+    )
+    base = init_model(
+        work / "base",
+        "tiny",
+        texts=[r["prompt"] + r["completion"] for r in rows],
+        vocab_size=320,
+        seed=seed,
+        **TOY_MODEL,
+    )
+    stage = {**TOY_STAGE, **stage_overrides, "data": [str(data)]}
+    # one thread: on a shared, busy CPU two threads per process spin against each other (~5x slower measured)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        [trained] = train({"output_dir": str(work / "run"), "base_model": str(base), "stages": [stage]})
+    finally:
+        torch.set_num_threads(threads)
+    for item in trained.iterdir():  # the final checkpoint becomes out_dir itself
+        if item.is_file():
+            shutil.copy2(item, out_dir / item.name)
+    (out_dir / "toy_examples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    shutil.rmtree(work, ignore_errors=True)
+    return out_dir
+
+
+def toy_cache_key(n: int = 30, seed: int = 0) -> str:
+    import tokenizers
+    import torch
+    import transformers
+    import trl
+
+    spec = {
+        "v": TOY_VERSION,
+        "n": n,
+        "seed": seed,
+        "model": TOY_MODEL,
+        "stage": TOY_STAGE,
+        "libs": [torch.__version__, transformers.__version__, trl.__version__, tokenizers.__version__],
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def cached_toy_tir_model(cache_root: str | Path, n: int = 30, seed: int = 0) -> Path:
+    """The toy model under ``cache_root/<hash>/``, built once (file-locked across processes) and reused."""
+    from filelock import FileLock
+
+    root = Path(cache_root)
+    root.mkdir(parents=True, exist_ok=True)
+    key = toy_cache_key(n, seed)
+    final = root / key
+    with FileLock(str(root / f"{key}.lock")):
+        if (final / "model.safetensors").exists() and (final / "toy_examples.jsonl").exists():
+            return final
+        tmp = root / f"{key}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        build_toy_tir_model(tmp, n, seed)
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)  # atomic: a reader never sees a half-written model
+    return final
