@@ -1,0 +1,64 @@
+"""Budgets of the demo: the full run (`make demo`) and the --quick smoke run (tests, CI)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    seed: int = 0
+    n_base: int = 400  # problems in the "seed" training set (the GSM8K-train role)
+    aug_copies: tuple[int, ...] = (0, 2, 9)  # re-draws per base problem: the scaling curve's x values
+    n_test: int = 100  # held-out problems: half unseen number range, half unseen templates
+    # model: a Llama much smaller than mathforge.train's "tiny" preset; short sequences matter more than size
+    model: dict = field(
+        default_factory=lambda: dict(
+            hidden_size=128,
+            num_hidden_layers=3,
+            num_attention_heads=4,
+            num_key_value_heads=4,
+            intermediate_size=256,
+            max_position_embeddings=512,
+        )
+    )
+    vocab_size: int = 512
+    batch_size: int = 64
+    lr: float = 2e-3
+    steps_cot: int = 400  # model (a), which is also stage 1 of model (c)
+    steps_code: int = 400  # model (b): code-nested from scratch
+    steps_stage2: int = 200  # stage 2 of (c), one run per augmentation size
+    eval_batch: int = 50
+    max_tokens_cot: int = 256  # longest CoT solution is ~230 tokens
+    max_tokens_code: int = 96  # one program (~60 tokens) per round
+    max_rounds: int = 2  # the demo's programs need one execution; ToRA's setting is 4
+    threads: int = 2  # fixed so that float reductions, hence the numbers, repeat exactly
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+FULL = DemoConfig()
+# a smoke run: every stage, same code paths, a budget that fits a test (numbers are not meaningful)
+QUICK = replace(
+    FULL,
+    n_base=48,
+    aug_copies=(0, 1, 2),
+    n_test=12,
+    vocab_size=320,
+    batch_size=16,
+    steps_cot=8,
+    steps_code=8,
+    steps_stage2=6,
+    eval_batch=12,
+    max_tokens_cot=64,
+    max_tokens_code=48,
+    model=dict(
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    ),
+)

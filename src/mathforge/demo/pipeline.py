@@ -1,0 +1,288 @@
+"""The offline end-to-end demo: data -> tiny model -> three trainings -> evaluation -> report.
+
+Every stage goes through the project's own packages: ``mathforge.train.init_model`` / ``train`` (TRL) for
+the models, ``mathforge.evaluate.evaluate`` (tool-integrated loop + sandbox + grader) for the scores.
+Each stage leaves its output in ``out``; a re-run skips stages whose output is complete (training stages
+via ``train_summary.json``, evaluations via ``metrics.json``, the data via its manifest).
+
+Layout of ``out``::
+
+    data/       cot.jsonl, code_x{K}.jsonl (base + K re-draws per problem), test.jsonl, manifest.json
+    base/       tokenizer + randomly initialised Llama
+    train/      one folder per training stage (cot, code-scratch, code-after-cot-x{K})
+    eval/       one `mathforge evaluate` output per model
+    report.md, accuracy.png, scaling.png, results.json
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mathforge.demo.config import DemoConfig
+from mathforge.io import write_json, write_jsonl
+
+
+@dataclass
+class ModelRun:
+    """One evaluated model: (a) CoT, (b) code, (c) two-stage (one per augmentation size)."""
+
+    key: str
+    label: str
+    stages: list[dict]  # train-recipe stages, in order (earlier ones are shared and skipped when done)
+    mode: str  # evaluate mode: cot | tir
+    code_examples: int = 0
+
+
+class Demo:
+    def __init__(self, out: str | Path, cfg: DemoConfig, console=None):
+        from rich.console import Console
+
+        self.out = Path(out)
+        self.cfg = cfg
+        self.console = console or Console()
+        self.timings: dict[str, dict] = self._load_timings()
+
+    # ---------------------------------------------------------------- bookkeeping
+    def _load_timings(self) -> dict:
+        path = self.out / "timings.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def _stage(self, i: int, n: int, name: str, fn, done: bool):
+        """Run one stage with a header line; record its wall time (kept from the first run if skipped)."""
+        if done:
+            self.console.print(f"[dim][{i}/{n}] {name}: already done, skipped[/dim]")
+            self.timings.setdefault(name, {"seconds": None})["skipped"] = True
+            return None
+        self.console.rule(f"[bold][{i}/{n}] {name}")
+        started, cpu0 = time.perf_counter(), _cpu_seconds()
+        result = fn()
+        seconds = round(time.perf_counter() - started, 2)
+        # CPU seconds (this process and its children) do not grow when other jobs share the machine
+        self.timings[name] = {
+            "seconds": seconds,
+            "cpu_seconds": round(_cpu_seconds() - cpu0, 2),
+            "skipped": False,
+        }
+        write_json(self.out / "timings.json", self.timings)
+        self.console.print(f"[green]{name}: done in {seconds:.1f}s")
+        return result
+
+    # ---------------------------------------------------------------- stages
+    def build_data(self) -> None:
+        from mathforge.demo.solutions import code_solution, cot_solution
+        from mathforge.demo.tasks import generate, redraw
+
+        cfg, data = self.cfg, self.out / "data"
+        base, test = generate(cfg.seed, cfg.n_base, cfg.n_test)
+        extra = redraw(base, max(cfg.aug_copies), cfg.seed)  # copy c of every problem, then copy c+1, ...
+        full = base + extra
+        write_jsonl(
+            data / "cot.jsonl",
+            ({"id": p.id, "question": p.question, "solution": cot_solution(p)} for p in full),
+        )
+        for k in cfg.aug_copies:
+            rows = base + extra[: k * len(base)]
+            write_jsonl(
+                data / f"code_x{k}.jsonl",
+                ({"id": p.id, "question": p.question, "solution": code_solution(p)} for p in rows),
+            )
+        write_jsonl(
+            data / "test.jsonl",
+            (
+                {
+                    "id": p.id,
+                    "question": p.question,
+                    "gold": str(p.answer),
+                    "dataset": "demo",
+                    "split": "test",
+                    "meta": {"subject": f"unseen {p.heldout}", "template": p.template},
+                }
+                for p in test
+            ),
+        )
+        write_json(
+            data / "manifest.json",
+            {"config": cfg.to_dict(), "train_base": len(base), "augmented": len(extra), "test": len(test)},
+        )
+
+    def data_done(self) -> bool:
+        path = self.out / "data" / "manifest.json"
+        return path.exists() and json.loads(path.read_text())["config"] == json.loads(
+            json.dumps(self.cfg.to_dict())
+        )
+
+    def build_base(self) -> None:
+        from mathforge.solution import build_prompt
+        from mathforge.train import init_model
+
+        texts = []
+        for name in ("cot.jsonl", f"code_x{self.cfg.aug_copies[0]}.jsonl"):
+            for line in (self.out / "data" / name).read_text().splitlines()[:500]:
+                row = json.loads(line)
+                texts.append(build_prompt(row["question"]) + row["solution"])
+        init_model(
+            self.out / "base",
+            "tiny",
+            texts=texts,
+            vocab_size=self.cfg.vocab_size,
+            seed=self.cfg.seed,
+            **self.cfg.model,
+        )
+
+    def _stage_cfg(self, name: str, data: str, steps: int) -> dict:
+        c = self.cfg
+        return dict(
+            name=name,
+            data=[str(self.out / "data" / data)],
+            max_steps=steps,
+            lr=c.lr,
+            batch_size=c.batch_size,
+            max_length=512,
+            warmup_ratio=0.05,
+            save_steps=0,
+            logging_steps=10,
+            seed=c.seed,
+            prompt_format="plain",
+            solution_format="tora",
+        )
+
+    def runs(self) -> list[ModelRun]:
+        c = self.cfg
+        cot = self._stage_cfg("cot", "cot.jsonl", c.steps_cot)
+        biggest = max(c.aug_copies)
+        n_code = {k: c.n_base * (1 + k) for k in c.aug_copies}
+        out = [
+            ModelRun("a", "(a) CoT only", [cot], "cot"),
+            ModelRun(
+                "b",
+                "(b) code-nested only",
+                [self._stage_cfg("code-scratch", f"code_x{biggest}.jsonl", c.steps_code)],
+                "tir",
+                n_code[biggest],
+            ),
+        ]
+        for k in sorted(c.aug_copies, reverse=True):  # the largest is model (c); smaller ones: scaling curve
+            stage2 = self._stage_cfg(f"code-after-cot-x{k}", f"code_x{k}.jsonl", c.steps_stage2)
+            key = "c" if k == biggest else f"c-x{k}"
+            label = "(c) two-stage CoT -> code" if k == biggest else f"(c) with {n_code[k]} code examples"
+            out.append(ModelRun(key, label, [cot, stage2], "tir", n_code[k]))
+        return out
+
+    def train_done(self, run: ModelRun) -> bool:
+        from mathforge.train import SUMMARY
+
+        return (self.out / "train" / run.stages[-1]["name"] / SUMMARY).exists()
+
+    def train(self, run: ModelRun) -> Path:
+        from mathforge.train import train
+
+        recipe = {
+            "output_dir": str(self.out / "train"),
+            "base_model": str(self.out / "base"),
+            "stages": run.stages,
+        }
+        return train(recipe)[-1]
+
+    def eval_done(self, run: ModelRun) -> bool:
+        return (self.out / "eval" / run.key / "metrics.json").exists()
+
+    def evaluate(self, run: ModelRun) -> dict:
+        from mathforge.evaluate import evaluate
+
+        c = self.cfg
+        model = self.out / "train" / run.stages[-1]["name"]
+        return evaluate(
+            model=str(model),
+            data=str(self.out / "data" / "test.jsonl"),
+            mode=run.mode,
+            max_rounds=c.max_rounds,
+            out=self.out / "eval" / run.key,
+            batch_size=c.eval_batch,
+            max_tokens=c.max_tokens_cot if run.mode == "cot" else c.max_tokens_code,
+            workers=c.threads,
+            seed=c.seed,
+        )
+
+    # ---------------------------------------------------------------- driver
+    def prepare(self) -> None:
+        """Data and base model only (what a recipe needs before its train step)."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._stage(1, 2, "data", self.build_data, self.data_done())
+        self._stage(2, 2, "base model", self.build_base, (self.out / "base" / "init_info.json").exists())
+
+    def run(self) -> dict:
+        import torch
+
+        from mathforge.demo.report import write_report
+
+        torch.set_num_threads(self.cfg.threads)
+        torch.use_deterministic_algorithms(True)
+        self.out.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        runs = self.runs()
+        n = 2 + 2 * len(runs) + 1
+        self._stage(1, n, "data", self.build_data, self.data_done())
+        self._stage(2, n, "base model", self.build_base, (self.out / "base" / "init_info.json").exists())
+        i = 2
+        for run in runs:
+            i += 1
+            self._stage(i, n, f"train {run.label}", lambda r=run: self.train(r), self.train_done(run))
+            i += 1
+            self._stage(
+                i,
+                n,
+                f"evaluate {run.label} ({run.mode})",
+                lambda r=run: self.evaluate(r),
+                self.eval_done(run),
+            )
+        results = self.collect(runs)
+        results["wall_seconds_this_run"] = round(time.perf_counter() - started, 1)
+        self._stage(n, n, "report", lambda: write_report(self.out, results, self.console), False)
+        return results
+
+    def collect(self, runs: list[ModelRun]) -> dict:
+        models = []
+        for run in runs:
+            m = json.loads((self.out / "eval" / run.key / "metrics.json").read_text())
+            subjects = {k: v["accuracy"] for k, v in m.get("by_subject", {}).items()}
+            steps, seconds = [], 0.0
+            for stage in run.stages:
+                s = json.loads((self.out / "train" / stage["name"] / "train_summary.json").read_text())
+                steps.append(s["global_step"])
+                seconds += s["train_runtime_s"]
+            models.append(
+                {
+                    "key": run.key,
+                    "label": run.label,
+                    "mode": run.mode,
+                    "accuracy": m["accuracy"],
+                    "by_subject": subjects,
+                    "train_steps": steps,
+                    "train_seconds": round(seconds, 1),
+                    "eval_seconds": m["timing"]["wall_seconds"],
+                    "code_examples": run.code_examples,
+                    "problems": m["problems"],
+                }
+            )
+        by_key = {m["key"]: m for m in models}
+        gap = 100 * (by_key["c"]["accuracy"] - by_key["a"]["accuracy"])
+        return {
+            "config": self.cfg.to_dict(),
+            "models": models,
+            "gap_points": round(gap, 1),
+            "timings": self.timings,
+        }
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run_demo(out: str | Path, cfg: DemoConfig, console=None) -> dict:
+    return Demo(out, cfg, console).run()
