@@ -8,7 +8,10 @@ Workload: GSM-style arithmetic cells and sympy cells (solve, simplify, Rational,
 deterministically. Throughput: all cells of a kind submitted at once, ``--workers`` parallel
 executors in every mode. Latency: one cell at a time (round trip), p50/p99. Baseline (b) is slow on
 sympy cells (each pays the import), so it runs on a prefix of the workload; rates are per cell.
-Every mode's stdout is checked against (c); mismatches are reported.
+Every mode's stdout is checked against (c); mismatches are reported. CPU ms/cell counts every
+process of the mode (parent, zygotes and their children, pool workers, subprocesses): on a shared
+machine wall-clock rates depend on the other load, CPU per cell much less; "cells/s per free core"
+is 1000 / CPU ms, the rate one otherwise idle core would sustain.
 
     .venv/bin/python benchmarks/sandbox_bench.py [--quick] [--workers N]
 """
@@ -77,9 +80,42 @@ def _pool_cell(code: str) -> str:
     return buf.getvalue()
 
 
+def _proc_cpu(pid: int, children: bool = True) -> float:
+    """CPU seconds of a process (and, with ``children``, of the children it has reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = sum(int(x) for x in fields[11 : 15 if children else 13])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            kids = [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+    return kids + [d for k in kids for d in _descendants(k)]
+
+
+def _self_cpu(children: bool = False) -> float:
+    t = os.times()
+    return t.user + t.system + ((t.children_user + t.children_system) if children else 0.0)
+
+
 class Mode:
-    def __init__(self, name: str, run_one, run_all, close=lambda: None):
-        self.name, self.run_one, self.run_all, self.close = name, run_one, run_all, close
+    """One executor: run one cell, run a batch, and the CPU its worker processes have used so far."""
+
+    def __init__(self, name: str, run_one, run_all, workers_cpu, close=lambda: None):
+        self.name, self.run_one, self.run_all, self.workers_cpu, self.close = (
+            name,
+            run_one,
+            run_all,
+            workers_cpu,
+            close,
+        )
 
 
 def make_modes(workers: int) -> list[Mode]:
@@ -89,17 +125,23 @@ def make_modes(workers: int) -> list[Mode]:
     threads = ThreadPoolExecutor(workers)
     pool = ProcessPoolExecutor(workers, initializer=_pool_init)
     list(pool.map(_pool_cell, ["print(1)"] * workers * 2))  # start and warm the workers
+    zygote_pids = [z.proc.pid for z in sb._zygotes]
     return [
-        Mode("(a) mathforge isolated", lambda c: sb.run(c).stdout, lambda cs: [r.stdout for r in sb.run_many(cs)], sb.close),
-        Mode("(b) subprocess per cell", _subprocess_cell, lambda cs: list(threads.map(_subprocess_cell, cs)), threads.shutdown),
-        Mode("(c) process pool, no isolation", lambda c: pool.submit(_pool_cell, c).result(), lambda cs: list(pool.map(_pool_cell, cs)), pool.shutdown),
+        Mode("(a) mathforge isolated", lambda c: sb.run(c).stdout, lambda cs: [r.stdout for r in sb.run_many(cs)],
+             lambda: sum(_proc_cpu(p) for z in zygote_pids for p in [z, *_descendants(z)]), sb.close),
+        Mode("(b) subprocess per cell", _subprocess_cell, lambda cs: list(threads.map(_subprocess_cell, cs)),
+             lambda: _self_cpu(children=True) - _self_cpu(), threads.shutdown),
+        Mode("(c) process pool, no isolation", lambda c: pool.submit(_pool_cell, c).result(),
+             lambda cs: list(pool.map(_pool_cell, cs)), lambda: sum(_proc_cpu(p) for p in pool._processes), pool.shutdown),
     ]  # fmt: skip
 
 
 def measure(mode: Mode, cells: list[str], latency_cells: list[str]) -> dict:
+    cpu0 = mode.workers_cpu() + _self_cpu()
     start = time.perf_counter()
     outputs = mode.run_all(cells)
     wall = time.perf_counter() - start
+    cpu = mode.workers_cpu() + _self_cpu() - cpu0
     latencies = []
     for code in latency_cells:
         t0 = time.perf_counter()
@@ -109,6 +151,7 @@ def measure(mode: Mode, cells: list[str], latency_cells: list[str]) -> dict:
     return {
         "n": len(cells),
         "rate": len(cells) / wall,
+        "cpu_ms": cpu / len(cells) * 1000,
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000,
         "outputs": outputs,
@@ -127,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick
         else {"gsm": (600, 100, 200), "sympy": (150, 30, 60)}
     )
+    load0 = f"{os.getloadavg()[0]:.1f}"
     modes = make_modes(args.workers)
     results: dict[tuple[str, str], dict] = {}
     try:
@@ -143,8 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nsandbox benchmark: {args.workers} workers, {os.cpu_count()} cores, python {sys.version.split()[0]}"
     )
-    print("| workload | mode | cells | cells/s | p50 ms | p99 ms | (a) speed-up | outputs = (c) |")
-    print("|---|---|---:|---:|---:|---:|---:|---|")
+    print(
+        f"load average before/after: {load0} / {os.getloadavg()[0]:.1f} (other work on the machine slows every mode)"
+    )
+    print(
+        "| workload | mode | cells | cells/s | p50 ms | p99 ms | CPU ms/cell | cells/s per free core | (a) speed-up | outputs = (c) |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for kind in sizes:
         ref = results[(kind, modes[2].name)]["outputs"]
         a_rate = results[(kind, modes[0].name)]["rate"]
@@ -153,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             same = sum(o == e for o, e in zip(r["outputs"], ref, strict=False))
             print(
                 f"| {kind} | {mode.name} | {r['n']} | {r['rate']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} | "
-                f"{a_rate / r['rate']:.2f}x | {same}/{r['n']} |"
+                f"{r['cpu_ms']:.1f} | {1000 / r['cpu_ms']:.0f} | {a_rate / r['rate']:.2f}x | {same}/{r['n']} |"
             )
     targets = [
         ("(a) GSM cells/s >= 120", results[("gsm", modes[0].name)]["rate"] >= 120),

@@ -123,3 +123,46 @@ def test_render_like_tora():
     assert out == "a" * 200 + "..." + "b" * 200
     both = render(ExecResult("partial", "ValueError: v", "error"), stdout_with_error=True)
     assert both == "partial\nValueError: v"
+
+
+def test_imported_modules_static_scan():
+    from mathforge.sandbox.pool import imported_modules
+
+    assert imported_modules("import math\nfrom fractions import Fraction\nimport os.path") == {
+        "math",
+        "fractions",
+        "os",
+    }
+    assert imported_modules("x = 1") == set()
+    assert imported_modules("m = __import__('sympy')") is None
+    assert imported_modules("import importlib\nimportlib.import_module('numpy')") is None
+    assert imported_modules("from . import x") is None
+    assert imported_modules("def f(:") == set()  # fails identically in any tier
+
+
+def test_light_cells_run_without_the_heavy_stack_and_heavy_ones_with_it(sandbox):
+    probe = "import sys\nprint('sympy' in sys.modules)"
+    assert sandbox.run(probe).stdout == "False\n"  # lean zygote: nothing imported numpy/sympy
+    assert sandbox.run("import sympy\n" + probe).stdout == "True\n"
+    # a dynamic import cannot be seen statically: it goes to the full zygote, still fast and correct
+    assert sandbox.run("np = __import__('numpy')\nprint(np.arange(4).sum())").stdout == "6\n"
+    with sandbox.session() as s:  # sessions always get the full stack, whatever they import later
+        assert s.run(probe).stdout == "True\n"
+
+
+def test_zygote_death_is_survived(sandbox):
+    import os
+    import signal
+
+    with sandbox.session() as s:
+        s.run("kept = 5")
+        for z in sandbox._zygotes:
+            os.kill(z.proc.pid, signal.SIGKILL)
+            z.proc.wait()
+        deadline = __import__("time").monotonic() + 10
+        while not all(z.dead for z in sandbox._zygotes) and __import__("time").monotonic() < deadline:
+            __import__("time").sleep(0.05)
+        r = sandbox.run("print('back')")
+        assert (r.status, r.stdout) == ("ok", "back\n")  # restarted on demand
+        assert s.run("print(kept)").stdout == "5\n"  # rebuilt by replay in a new zygote
+        assert s.restarts == 1

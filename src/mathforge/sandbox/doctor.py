@@ -105,7 +105,10 @@ def doctor(probes: bool = True) -> int:
                 table.add_row(name, "[green]yes[/]" if active else "[red]no[/]", detail)
             console = Console()
             console.print(table)
-            console.print(f"zygote preloaded: {', '.join(sb.info[0].get('loaded', []))}")
+            for info in sb.info:
+                console.print(
+                    f"zygote (pid {info['pid']} in its namespace) preloaded: {', '.join(info['loaded'])}"
+                )
             if not probes:
                 return 0
             checks = Table(title="attack probes (each must be contained)")

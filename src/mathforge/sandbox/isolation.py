@@ -404,7 +404,8 @@ class ChildPlan:
         self.null_r = os.open("/dev/null", os.O_RDONLY)
         self.null_w = os.open("/dev/null", os.O_WRONLY)
         os.environ.clear()  # the zygote's environment is the children's: only safe variables
-        os.environ.update(SAFE_ENV)
+        # "." is each child's private temp dir (its cwd): nothing to set per child
+        os.environ.update(SAFE_ENV, HOME=".", TMPDIR=".", MPLCONFIGDIR=".")
         self.rlimit_detail = (
             f"AS={cfg['memory'] >> 20} MiB, CPU, FSIZE={cfg['file_size'] >> 20} MiB, "
             f"NOFILE={cfg['nofile']}, NPROC={cfg['nproc']}"
@@ -448,8 +449,7 @@ class ChildPlan:
             return "stdin, stdout, stderr on /dev/null; output captured in-process and capped"
 
         def environ():
-            os.environ.update(HOME=tmp, TMPDIR=tmp, MPLCONFIGDIR=tmp)
-            return f"only {', '.join(sorted(os.environ))}"
+            return f"only {', '.join(sorted(os.environ))} (HOME, TMPDIR = its temp dir)"
 
         def rlimits():
             _set_rlimit(resource.RLIMIT_CORE, 0)

@@ -8,6 +8,7 @@ holding a lock except a short ``sendall``, so any number of threads (or asyncio 
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import atexit
 import itertools
@@ -15,6 +16,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 import weakref
@@ -25,6 +27,12 @@ from pathlib import Path
 from mathforge.sandbox.protocol import ProtocolError, recv_msg, send_msg
 from mathforge.sandbox.result import ExecResult
 
+# The lean tier: cells importing nothing beyond these (most GSM-style arithmetic) go to zygotes
+# without numpy/sympy, whose much smaller address space makes fork + exit several times cheaper.
+LIGHT_PRELOAD = (
+    "math", "cmath", "fractions", "decimal", "itertools", "functools", "collections", "statistics",
+    "random", "re", "operator", "string", "heapq", "bisect", "numbers", "datetime", "calendar", "time",
+)  # fmt: skip
 DEFAULT_PRELOAD = (
     "math", "cmath", "fractions", "decimal", "itertools", "functools", "collections", "statistics",
     "random", "re", "numpy", "sympy", "scipy",
@@ -44,6 +52,33 @@ def _zygote_env() -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
+
+
+def imported_modules(code: str) -> set[str] | None:
+    """Top-level modules a cell imports statically; None if it may import dynamically (or is huge)."""
+    if len(code) > 20_000:
+        return None
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()  # it fails the same way wherever it runs
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level or not node.module:
+                return None
+            roots.add(node.module.split(".")[0])
+        elif _is_dynamic_import(node):
+            return None
+    return roots
+
+
+def _is_dynamic_import(node: ast.AST) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id in ("__import__", "exec", "eval", "compile")
+    return isinstance(node, ast.Attribute) and node.attr == "import_module"
 
 
 def _dead_result(error: str) -> ExecResult:
@@ -156,7 +191,9 @@ class Sandbox:
     ``preload``: modules each zygote imports and warms; ``prelude``: code run once in each zygote whose
     globals every cell starts from (e.g. ``"import math\\nfrom sympy import *"``).
     ``read_paths``: extra files/dirs children may read (besides the interpreter and its libraries).
-    The remaining flags switch single protections off (for debugging; the doctor reports them).
+    ``light_workers``: extra lean zygotes (only ``light_preload``, no numpy/sympy) that serve stateless
+    cells whose imports they cover (default: as many as ``workers``; 0 disables; none with a prelude).
+    Sessions always use the full zygotes. The remaining flags switch single protections off (for debugging; the doctor reports them).
     """
 
     def __init__(
@@ -181,6 +218,8 @@ class Sandbox:
         drop_uid: bool = True,
         temp_root: str | None = None,
         read_paths: Iterable[str] = (),
+        light_workers: int | None = None,
+        light_preload: Iterable[str] = LIGHT_PRELOAD,
     ):
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.timeout = float(timeout)
@@ -192,18 +231,28 @@ class Sandbox:
             "file_size": int(file_size), "nofile": int(nofile), "nproc": int(nproc),
             "preload": list(preload), "prelude": prelude, "network_namespace": network_namespace,
             "pid_namespace": pid_namespace, "landlock": landlock, "seccomp": seccomp, "drop_uid": drop_uid,
-            "temp_root": temp_root, "read_paths": [str(p) for p in read_paths],
+            "temp_root": temp_root or tempfile.gettempdir(), "read_paths": [str(p) for p in read_paths],
         }  # fmt: skip
+        light = (self.workers if prelude is None else 0) if light_workers is None else max(0, light_workers)
+        self._light_preload = list(light_preload)
+        self._heavy = list(range(self.workers))
+        self._light = list(range(self.workers, self.workers + light))
         self._lock = threading.Lock()
         self._closed = False
-        self._zygotes: list[_ZygoteHandle] = [self._spawn(i) for i in range(self.workers)]
+        self._zygotes: list[_ZygoteHandle] = [self._spawn(i) for i in self._heavy + self._light]
         self._infos = [self._await_ready(z) for z in self._zygotes]
+        self._light_modules = (
+            frozenset(self._infos[self._light[0]]["modules"]) if self._light else frozenset()
+        )
         self._finalizer = weakref.finalize(self, Sandbox._close_all, self._zygotes)
         atexit.register(self._finalizer)
 
     # ------------------------------------------------------------------------------ zygotes
     def _spawn(self, index: int) -> _ZygoteHandle:
-        return _ZygoteHandle(dict(self._cfg, index=index))
+        cfg = dict(self._cfg, index=index)
+        if index >= self.workers:
+            cfg["preload"] = self._light_preload
+        return _ZygoteHandle(cfg)
 
     @staticmethod
     def _await_ready(z: _ZygoteHandle) -> dict:
@@ -224,9 +273,16 @@ class Sandbox:
                 self._infos[index] = self._await_ready(z)
             return z
 
-    def _least_loaded(self, key: str) -> _ZygoteHandle:
-        index = min(range(self.workers), key=lambda i: getattr(self._zygotes[i], key))
+    def _least_loaded(self, key: str, tier: list[int] | None = None) -> _ZygoteHandle:
+        index = min(tier or self._heavy, key=lambda i: getattr(self._zygotes[i], key))
         return self._zygote(index)
+
+    def _tier_for(self, code: str) -> list[int]:
+        """The lean tier when every module the cell imports is already warm there."""
+        if not self._light:
+            return self._heavy
+        roots = imported_modules(code)
+        return self._light if roots is not None and roots <= self._light_modules else self._heavy
 
     @property
     def info(self) -> list[dict]:
@@ -242,7 +298,7 @@ class Sandbox:
         self, code: str, *, timeout: float | None = None, repl: bool | None = None, report: bool = False
     ) -> Future:
         """Start one stateless execution; the future resolves to an :class:`ExecResult`."""
-        z = self._least_loaded("outstanding")
+        z = self._least_loaded("outstanding", self._tier_for(code))
         with z.lock:
             z.outstanding += 1
         raw = z.request({"op": "run", "code": code, "opts": self._opts(timeout, repl, report=report)})
@@ -300,7 +356,7 @@ class Sandbox:
 
     def stats(self) -> list[dict]:
         """Per zygote: live children, sessions, queued runs, leftover temp dirs, open fds (after reaping)."""
-        return [self._zygote(i).request({"op": "ping"}).result() for i in range(self.workers)]
+        return [self._zygote(i).request({"op": "ping"}).result() for i in range(len(self._zygotes))]
 
     # ------------------------------------------------------------------------------ lifecycle
     @staticmethod

@@ -108,7 +108,8 @@ class Zygote:
             exec(cfg["prelude"], self.template)
         read_paths = default_read_paths() + list(cfg.get("read_paths") or [])
         self.plan = ChildPlan(cfg, self.index, read_paths)
-        self.base = tempfile.mkdtemp(prefix=f"mathforge-sbx{self.index}-", dir=cfg.get("temp_root") or None)
+        root = os.path.abspath(cfg.get("temp_root") or "/tmp")
+        self.base = tempfile.mkdtemp(prefix=f"mathforge-sbx{self.index}-", dir=root)
         os.chmod(self.base, 0o711)  # children (other uids) may enter their own subdir, not list others
         self.seq = 0
         self.parent = BufferedConn(sock)
@@ -125,7 +126,16 @@ class Zygote:
         self.sel.register(self.wake_r, selectors.EVENT_READ, "sigchld")
         gc.collect()
         gc.freeze()  # children never walk (and so never copy) the pages of the warmed heap
-        self.parent.send({"ready": True, "pid": os.getpid(), "loaded": self.loaded, "namespaces": ns_report})
+        modules = sorted({name.split(".")[0] for name in sys.modules})  # importable at no cost
+        self.parent.send(
+            {
+                "ready": True,
+                "pid": os.getpid(),
+                "loaded": self.loaded,
+                "modules": modules,
+                "namespaces": ns_report,
+            }
+        )
 
     # ------------------------------------------------------------------------------------ loop
     def serve(self) -> None:

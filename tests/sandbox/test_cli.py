@@ -1,0 +1,33 @@
+"""`mathforge sandbox run` and `mathforge sandbox doctor`."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+from mathforge.cli import main
+
+
+def test_run_file_prints_output_and_status(tmp_path, capsys):
+    script = tmp_path / "cell.py"
+    script.write_text("from fractions import Fraction\nprint(Fraction(1, 3) + Fraction(1, 6))\n")
+    assert main(["sandbox", "run", str(script)]) == 0
+    out = capsys.readouterr()
+    assert out.out == "1/2\n"
+    assert "status=ok" in out.err
+
+
+def test_run_stdin_with_render_reports_failure(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("print('partial')\n1 / 0\n"))
+    assert main(["sandbox", "run", "-", "--render"]) == 1
+    out = capsys.readouterr()
+    assert out.out == "ZeroDivisionError: division by zero\n"
+    assert "status=error" in out.err
+
+
+def test_doctor_reports_and_probes(capsys):
+    code = main(["sandbox", "doctor"])
+    out = capsys.readouterr().out
+    for name in ("process_group", "temp_dir", "rlimits", "attack probes", "write outside temp dir"):
+        assert name in out
+    assert code == 0, out  # every probe contained on this machine
