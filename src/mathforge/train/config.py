@@ -50,10 +50,15 @@ class StageConfig(BaseModel):
     lr_scheduler: str = "cosine"
     warmup_ratio: float = 0.03
     weight_decay: float = 0.0
-    batch_size: int = 8  # per device; with packing, sequences per step before packing is approximated
+    batch_size: int = 8  # per device: samples per step, or packed rows with packing_strategy=bfd
     grad_accum: int = 1
     max_length: int = 1024
-    packing: bool = True  # padding-free packing (position_ids restart per sample: no cross-sample attention)
+    # packing never lets samples attend to each other: position_ids restart at 0 for every sample and the
+    # attention kernels derive per-sample (block-diagonal) masks from them.
+    #   bfd:     TRL best-fit-decreasing bins of max_length tokens; batch_size counts bins
+    #   flatten: each batch of batch_size samples is concatenated into one row (no bins)
+    packing: bool = True
+    packing_strategy: Literal["bfd", "flatten"] = "bfd"
     gradient_checkpointing: bool = False
     bf16: bool | Literal["auto"] = "auto"  # auto: on when a CUDA GPU with bf16 support is present
     lora: LoraConfig | None = None

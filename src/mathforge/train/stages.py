@@ -91,6 +91,7 @@ def sft_config(stage: StageConfig, out_dir: Path):
     bf16 = stage.bf16
     if bf16 == "auto":
         bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    bfd = stage.packing and stage.packing_strategy == "bfd"
     return SFTConfig(
         output_dir=str(out_dir),
         num_train_epochs=stage.epochs,
@@ -109,9 +110,11 @@ def sft_config(stage: StageConfig, out_dir: Path):
         data_seed=stage.seed,
         bf16=bool(bf16),
         gradient_checkpointing=stage.gradient_checkpointing,
-        # rows arrive tokenized, masked and truncated (encode_dataset): TRL only batches them
-        max_length=None,
-        padding_free=stage.packing,  # flatten each batch; position_ids restart per sample
+        # rows arrive tokenized, masked and truncated (encode_dataset): TRL only packs/batches them
+        max_length=stage.max_length if bfd else None,
+        packing=bfd,
+        packing_strategy="bfd",
+        padding_free=stage.packing,  # no attention_mask, position_ids restart per sample
         completion_only_loss=False,
         include_num_input_tokens_seen="non_padding",
         report_to="none",
