@@ -166,3 +166,18 @@ def test_zygote_death_is_survived(sandbox):
         assert (r.status, r.stdout) == ("ok", "back\n")  # restarted on demand
         assert s.run("print(kept)").stdout == "5\n"  # rebuilt by replay in a new zygote
         assert s.restarts == 1
+
+
+def test_forgotten_session_is_reclaimed(sandbox):
+    import gc
+    import time
+
+    s = sandbox.session()
+    s.run("x = 1")
+    assert sum(st["sessions"] for st in sandbox.stats()) >= 1
+    del s
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while sum(st["sessions"] for st in sandbox.stats()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sum(st["sessions"] for st in sandbox.stats()) == 0

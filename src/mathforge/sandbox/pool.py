@@ -356,7 +356,8 @@ class Sandbox:
 
     def stats(self) -> list[dict]:
         """Per zygote: live children, sessions, queued runs, leftover temp dirs, open fds (after reaping)."""
-        return [self._zygote(i).request({"op": "ping"}).result() for i in range(len(self._zygotes))]
+        replies = [self._zygote(i).request({"op": "ping"}).result() for i in range(len(self._zygotes))]
+        return [{k: v for k, v in r.items() if k not in ("id", "pong")} for r in replies]
 
     # ------------------------------------------------------------------------------ lifecycle
     @staticmethod
@@ -501,6 +502,15 @@ class Session:
             if not self._closed:
                 self._forget()
                 self._closed = True
+
+    def __del__(self) -> None:
+        # a forgotten session must not keep its child alive until the sandbox closes
+        z, sid = getattr(self, "_zygote", None), getattr(self, "_sid", None)
+        if z is not None and sid is not None and not getattr(self, "_closed", True):
+            try:
+                z.send({"op": "close", "sid": sid})
+            except Exception:
+                pass
 
     def __enter__(self) -> Session:
         return self
