@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from mathforge.answer import Grader, GradeResult, is_equiv
+from mathforge.answer import Grader, GradeResult
 
 # a pair whose exact evaluation runs far past any timeout in C (big-integer power), out of reach of signals
 HANGING = ("9^{9^{9}}", "1")
@@ -34,11 +36,9 @@ def _equiv_table():
     return module.PAIRS
 
 
-def test_pool_agrees_with_in_process_is_equiv(grader):
+def test_pool_grades_the_regression_table(grader):
     PAIRS = _equiv_table()
-    pairs = [(p, g) for p, g, _ in PAIRS]
-    results = grader.grade_many(pairs)
-    assert [r.correct for r in results] == [is_equiv(p, g) for p, g in pairs]
+    results = grader.grade_many([(p, g) for p, g, _ in PAIRS])
     assert [r.correct for r in results] == [e for _, _, e in PAIRS]
 
 
@@ -73,3 +73,16 @@ def test_closed_grader_refuses_work():
     g.close()
     with pytest.raises(RuntimeError):
         g.grade_many([("1", "1")])
+
+
+def test_unguarded_script_can_use_the_pool(tmp_path):
+    """Workers must not re-run a main script that has no `if __name__ == "__main__":` guard."""
+    script = tmp_path / "grade_now.py"
+    script.write_text(
+        "from mathforge.answer import Grader\n"
+        "with Grader(workers=1, timeout=60) as g:\n"
+        "    print([r.correct for r in g.grade_many([('\\\\sqrt{8}', '2\\\\sqrt{2}'), ('(1,2)', '[1,2]')])])\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[True, False]"

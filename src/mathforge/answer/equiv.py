@@ -37,7 +37,8 @@ class _Number:
 
 
 _TEXT_UNIT_RE = re.compile(r"\\(?:text|textbf|mbox|mathrm|operatorname)\s*\{\s*([^{}]*)\}(?:\^\{?\d\}?)?")
-_SPACING_RE = re.compile(r"\\[!,;: ]|~|\\quad|\\qquad")
+_THIN_SPACE_RE = re.compile(r"\\[!,]")  # 15,\!000 and 1\,000 are thousands separators
+_SPACING_RE = re.compile(r"\\[;: ]|~|\\quad|\\qquad")
 _DEGREE_RE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree|\\circ")
 _ASSIGN_RE = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*")
 _WORD_UNIT_RE = re.compile(r"(?<=[\d.])\s+[A-Za-z][A-Za-z .'/]*$")
@@ -55,6 +56,7 @@ def normalize_number_text(text: str) -> str:
     s = text.strip()
     s = s.replace("\\$", "").replace("$", "")
     s = re.sub(r"\\left|\\right", "", s)
+    s = _THIN_SPACE_RE.sub("", s)
     s = _SPACING_RE.sub(" ", s)
     s = _DEGREE_RE.sub("", s)
     s = s.replace("\\%", "").replace("%", "")

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
@@ -20,6 +22,8 @@ from mathforge.answer.equiv import fast_verdict
 
 # how long a fresh worker may take to import math-verify/sympy before it counts as broken
 _STARTUP_TIMEOUT = 120.0
+# workers that die before saying "ready" this many times in a row mean a broken setup, not a bad pair
+_MAX_FAILED_STARTS = 3
 
 
 @dataclass
@@ -58,11 +62,33 @@ def _worker_main(conn, percent: bool, memory: int | None) -> None:
             conn.send((index, False, "error", f"{type(exc).__name__}: {exc}"[:300]))
 
 
+@contextmanager
+def _without_main_module():
+    """Start children without re-running the parent's ``__main__`` script in them.
+
+    Spawn/forkserver children normally re-import the main script (as ``__mp_main__``); a script that grades
+    at top level, with no ``if __name__ == "__main__":`` guard, would then grade again inside every worker.
+    Our workers need nothing from ``__main__``, so hide its path while a worker starts.
+    """
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    try:
+        if "__file__" in saved:
+            del main.__dict__["__file__"]
+        if "__spec__" in saved:
+            main.__dict__["__spec__"] = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+
+
 class _Worker:
     def __init__(self, ctx, percent: bool, memory: int | None):
         self.conn, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=_worker_main, args=(child, percent, memory), daemon=True)
-        self.proc.start()
+        with _without_main_module():
+            self.proc.start()
         child.close()
         self.ready = False
         self.started = time.monotonic()
@@ -111,16 +137,19 @@ class Grader:
         timeout: float = 5.0,
         percent: bool = False,
         memory: int | None = 4 << 30,
+        fast_path: bool = True,
     ):
         self.workers = max(1, workers if workers is not None else min(4, os.cpu_count() or 1))
         self.timeout = float(timeout)
         self.percent = percent
         self.memory = memory
+        self.fast_path = fast_path  # False sends every pair to math-verify (tests of math-verify itself)
         self.timeouts = 0
         self.errors = 0
         self._ctx = None
         self._pool: list[_Worker] = []
         self._closed = False
+        self._failed_starts = 0
 
     # -- public ---------------------------------------------------------------------------------------
     def grade(self, pred, gold) -> GradeResult:
@@ -136,7 +165,9 @@ class Grader:
         results: list[GradeResult | None] = [None] * len(pairs)
         todo: deque[int] = deque()
         for i, (pred, gold) in enumerate(pairs):
-            verdict = fast_verdict(pred, gold, self.percent)
+            verdict = fast_verdict(pred, gold, self.percent) if self.fast_path else None
+            if verdict is None and (pred is None or gold is None):
+                verdict = False
             if verdict is None:
                 todo.append(i)
             else:
@@ -208,10 +239,18 @@ class Grader:
                     try:
                         msg = worker.conn.recv()
                     except (EOFError, OSError):  # the worker died (e.g. killed by the OOM killer)
+                        if not worker.ready:
+                            self._failed_starts += 1
+                            if self._failed_starts >= _MAX_FAILED_STARTS:
+                                raise RuntimeError(
+                                    f"{self._failed_starts} grading workers in a row died while starting "
+                                    f"(exit code {worker.proc.exitcode}); is math-verify importable?"
+                                ) from None
                         pending -= self._fail(worker, "error", "worker died", results, on_result)
                         continue
                     if msg == "ready":
                         worker.ready = True
+                        self._failed_starts = 0
                         continue
                     index, correct, status, error = msg
                     worker.task = None
