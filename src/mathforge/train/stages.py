@@ -117,6 +117,8 @@ def sft_config(stage: StageConfig, out_dir: Path):
         padding_free=stage.packing,  # no attention_mask, position_ids restart per sample
         completion_only_loss=False,
         include_num_input_tokens_seen="non_padding",
+        # without a GPU: under `accelerate launch`/torchrun this makes the ranks a gloo (MULTI_CPU) group
+        use_cpu=not torch.cuda.is_available(),
         report_to="none",
         disable_tqdm=bool(os.environ.get("MATHFORGE_NO_PROGRESS")),
         dataloader_num_workers=0,
@@ -168,6 +170,9 @@ def run_stage(
         summary = _summary(trainer, stage, model_path, out_dir, stats, result, elapsed, last)
         (out_dir / SUMMARY).write_text(json.dumps(summary, indent=2))
     trainer.accelerator.wait_for_everyone()
+    log.info(
+        "stage %r: rank %d of %d finished", stage.name, trainer.args.process_index, trainer.args.world_size
+    )
     return out_dir
 
 
@@ -192,6 +197,7 @@ def _summary(trainer, stage, model_path, out_dir, stats, result, elapsed, resume
         "base_model": str(model_path),
         "output_dir": str(out_dir),
         "global_step": state.global_step,
+        "world_size": trainer.args.world_size,
         "resumed_from": str(resumed_from) if resumed_from else None,
         "start_step": start_step,
         "epochs": state.epoch,
