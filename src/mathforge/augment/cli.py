@@ -43,7 +43,7 @@ def add_parser(subparsers) -> None:
     common(q, "out/augment/gsm8k_perturbed.jsonl")
     q.add_argument("--n", type=int, default=4, help="variants per source problem (default: 4)")
     q.add_argument("--seed", type=int, default=0, help="base seed; each variant is seeded by (seed, id, k)")
-    q.add_argument("--tries", type=int, default=None, help="draws per source problem (default: 4*n)")
+    q.add_argument("--tries", type=int, default=None, help="draws per source problem (default: 10*n)")
     q.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
     q.set_defaults(func=run_perturb)
 

@@ -192,7 +192,12 @@ def make_variant(t: Template, seed: int, k: int) -> Variant:
     for q in t.free:
         first = t.numbers[t.groups[q][0]]
         shape[q] = (first.decimals, first.percent)
-    new_q = {q: draw(q, *shape[q], rng) for q in t.free}
+    new_q: dict[float, float] = {}
+    for q in t.free:  # distinct new values keep the prose re-rendering unambiguous: redraw a collision
+        for _ in range(5):
+            new_q[q] = draw(q, *shape[q], rng)
+            if new_q[q] not in [new_q[o] for o in new_q if o != q]:
+                break
     if all(close(new_q[q], q) for q in t.free):
         return Variant(False, "unchanged")
     if len(set(new_q.values())) < len(new_q):
@@ -368,7 +373,7 @@ def perturb_many(rows, n: int, seed: int, max_tries: int | None = None):
             yield row.id, [], stats
             continue
         out, seen = [], set()
-        for k in range(max_tries or 4 * n):
+        for k in range(max_tries or 10 * n):
             if len(out) >= n:
                 break
             v = make_variant(t, seed, k)
