@@ -117,6 +117,8 @@ def make_problem(
         c, d = (c * n, d * n) if step.kind == "mul" else (c, d + n if step.kind == "add" else d - n)
         need = max(need, -(-(100 - d) // c))
     start = rng.randint(lo, hi) + max(0, need)
+    if split == "train" and TEST_RANGE[0] <= start <= TEST_RANGE[1]:
+        start += TEST_RANGE[1] - TEST_RANGE[0] + 1  # a raised start must not land in the held-out range
     amount, parts, steps = start, [f"{name} has {start} {obj}."], []
     for step, n in zip(template, operands, strict=True):
         amount = amount * n if step.kind == "mul" else amount + n if step.kind == "add" else amount - n
