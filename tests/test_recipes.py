@@ -118,11 +118,36 @@ def test_options_to_argv():
     assert argv == ["perturb", "--n-samples", "4", "--greedy", "--xs", "1", "2"]
 
 
-@pytest.mark.parametrize("recipe", sorted((REPO / "recipes").glob("*.yaml")), ids=lambda p: p.name)
+def run_recipes() -> list[Path]:
+    return [p for p in sorted((REPO / "recipes").glob("*.yaml")) if "\nsteps:" in p.read_text()]
+
+
+@pytest.mark.parametrize("recipe", run_recipes(), ids=lambda p: p.name)
 def test_shipped_recipes_validate(recipe, monkeypatch):
     monkeypatch.chdir(REPO)
-    raw = recipe.read_text()
-    if "accelerate:" in raw and not (REPO / "recipes/accelerate/zero3.yaml").exists():
-        pytest.skip("recipes/accelerate/zero3.yaml (owned by the train package) is not in this checkout")
     p = plan(recipe, root=REPO)
     assert p.steps
+
+
+def test_shipped_paper_recipes_have_the_papers_settings(monkeypatch):
+    monkeypatch.chdir(REPO)
+    p = plan(REPO / "recipes/mumath-code-7b.yaml", root=REPO)
+    [recipe] = [spec for verb, spec in p.steps if verb == "train"]
+    s1, s2 = recipe.resolved_stages()
+    for s in (s1, s2):
+        assert (s.lr, s.epochs, s.max_length, s.batch_size * s.grad_accum * 8) == (2e-5, 3, 2048, 128)
+    assert s2.mask_outputs and s2.solution_format == "tora"
+    assert p.accelerate == "recipes/accelerate/zero3.yaml"
+    tora = plan(REPO / "recipes/tora-eval.yaml", root=REPO)
+    for _, argv in tora.steps:
+        assert argv[argv.index("--max-rounds") + 1] == "4" and argv[argv.index("--max-tokens") + 1] == "1024"
+
+
+def test_a_bare_training_recipe_is_one_train_step(workdir):
+    text = """
+    output_dir: out/run
+    base_model: base
+    stages: [{name: cot, data: [data/cot.jsonl]}]
+    """
+    p = plan(write(workdir, text))
+    assert [v for v, _ in p.steps] == ["train"]

@@ -87,6 +87,10 @@ def plan(path: str | Path, root: str | Path = ".") -> Plan:
     """Validate the recipe at ``path``; raise :class:`DataError` naming the step and field at fault."""
     raw = load(path)
     root = Path(root)
+    if (
+        "stages" in raw and "steps" not in raw
+    ):  # a bare training recipe (mathforge train --config) is one step
+        raw = {"name": Path(path).stem, "steps": [{"train": raw}]}
     unknown = set(raw) - TOP_KEYS
     if unknown:
         raise DataError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 
@@ -23,6 +24,13 @@ def write_report(out: Path, results: dict, console=None) -> Path:
     if console is not None:
         print_table(console, results)
     return path
+
+
+def _load() -> str:
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
 
 
 def main_models(results: dict) -> list[dict]:
@@ -76,19 +84,23 @@ def render_markdown(r: dict) -> str:
         "",
         "## Timings",
         "",
-        "| stage | seconds |",
-        "| --- | ---: |",
+        "CPU seconds (this process and its children) depend much less than wall seconds on "
+        "other jobs sharing the machine.",
+        "",
+        "| stage | wall s | CPU s |",
+        "| --- | ---: | ---: |",
     ]
     for name, t in r["timings"].items():
-        lines.append(
-            f"| {name} | {'-' if t['seconds'] is None else t['seconds']}"
-            f"{' (earlier run; skipped now)' if t.get('skipped') else ''} |"
-        )
+        wall = "-" if t.get("seconds") is None else t["seconds"]
+        note = " (earlier run; skipped now)" if t.get("skipped") else ""
+        lines.append(f"| {name}{note} | {wall} | {t.get('cpu_seconds', '-')} |")
+    cpu = sum(t.get("cpu_seconds") or 0 for t in r["timings"].values())
     lines += [
-        f"| **sum of stages** | {total:.1f} |",
+        f"| **sum of stages** | {total:.1f} | {cpu:.1f} |",
         "",
         f"Wall time of this invocation: {r['wall_seconds_this_run']} s (stages already done were skipped). "
-        f"Machine: {platform.machine()}, {cfg['threads']} torch threads, Python {platform.python_version()}.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average at the end "
+        f"{_load()}, {cfg['threads']} torch threads, Python {platform.python_version()}.",
         "",
         "## Settings",
         "",
