@@ -97,3 +97,18 @@ def test_filter_pipeline_counts_each_filter():
         r["gold"] == "4" and r["gold_from"] == "majority_vote" and r["method"] == "mm_numbers" for r in q2
     )
     assert next(r for r in kept if r["id"] == "q1/code/0")["self_debug"] is True
+
+
+def test_test_set_index_over_the_data_folder(data_dir):
+    from mathforge.data import load_problems
+    from mathforge.synthesize.filters import test_set_index
+
+    index, counts = test_set_index(data_dir)
+    assert (
+        counts["gsm8k"] == 1319 and counts["math"] == 5000 and set(counts) >= {"svamp", "asdiv", "gsm_hard"}
+    )
+    test = load_problems("gsm8k", split="test", data_dir=data_dir)
+    assert all(index.contaminated(p.question) for p in test)
+    train = load_problems("gsm8k", split="train", data_dir=data_dir)
+    flagged = sum(index.contaminated(p.question) for p in train)
+    assert 0 < flagged < 0.01 * len(train)  # measured: 9 of 7473 share a 13-gram with a test question
