@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import os
+import resource
 import selectors
 import shutil
 import signal
@@ -28,6 +29,7 @@ import time
 from collections import deque
 
 from mathforge.sandbox.child import run_child
+from mathforge.sandbox.hugepages import HugeHeap, huge_resident_mib
 from mathforge.sandbox.isolation import (
     PR_SET_PDEATHSIG,
     ChildPlan,
@@ -39,6 +41,7 @@ from mathforge.sandbox.isolation import (
 from mathforge.sandbox.protocol import BufferedConn, ProtocolError, recv_msg, send_msg
 
 _GRACE = 0.5  # seconds a child that closed its channel gets to exit before we kill it
+_RECOLLAPSE_EVERY = 32  # forks between re-collapsing the heap into huge pages (see hugepages.py)
 _WARM_SYMPY = """
 x, y = symbols("x y")
 solve(x**2 - 5*x + 6, x); solve([x + y - 10, x - y - 2], [x, y]); simplify((x**2 - 1) / (x - 1))
@@ -102,6 +105,8 @@ class Zygote:
         self.cfg = cfg
         self.index = int(cfg.get("index", 0))
         self.ns_report = ns_report
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # one socket per live child
         self.loaded = warm(list(cfg.get("preload", [])))
         self.template: dict = {"__name__": "__main__", "__builtins__": __builtins__}
         if cfg.get("prelude"):
@@ -126,6 +131,8 @@ class Zygote:
         self.sel.register(self.wake_r, selectors.EVENT_READ, "sigchld")
         gc.collect()
         gc.freeze()  # children never walk (and so never copy) the pages of the warmed heap
+        self.huge = HugeHeap() if cfg.get("huge_pages", True) else None
+        self.forks = 0
         modules = sorted({name.split(".")[0] for name in sys.modules})  # importable at no cost
         self.parent.send(
             {
@@ -134,6 +141,7 @@ class Zygote:
                 "loaded": self.loaded,
                 "modules": modules,
                 "namespaces": ns_report,
+                "huge_pages": self.huge.detail if self.huge else "disabled by configuration",
             }
         )
 
@@ -194,7 +202,11 @@ class Zygote:
         if op == "run":
             self.queue.append(msg)
         elif op == "open":
-            rec = self._fork("session", msg, float(msg.get("session_cpu", 60)))
+            try:
+                rec = self._fork("session", msg, float(msg.get("session_cpu", 60)))
+            except OSError as exc:  # out of processes or descriptors: refuse, keep serving
+                self.parent.send({"id": rid, "ok": False, "error": f"cannot fork: {exc}"})
+                return
             rec.sid = str(msg["sid"])
             self.sessions[rec.sid] = rec
             self.parent.send({"id": rid, "ok": True})
@@ -224,6 +236,7 @@ class Zygote:
             }
             stats["temp_dirs"] = len(os.listdir(self.base))
             stats["fds"] = len(os.listdir("/proc/self/fd"))
+            stats["huge_mib"] = huge_resident_mib()
             self.parent.send({"id": rid, "pong": True, **stats})
 
     def _reply(self, rid, result: dict, duration: float, alive: bool) -> None:
@@ -236,13 +249,21 @@ class Zygote:
         self.seq += 1
         tmp = os.path.join(self.base, str(self.seq))
         cpu_soft = int(cpu_seconds) + 1
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            parent_end.close()
+            child_end.close()
+            raise
         if pid == 0:  # child: never returns
             try:
                 self._become_child(child_end, kind, request, tmp, cpu_soft)
             finally:
                 os._exit(70)
         child_end.close()
+        self.forks += 1
+        if self.huge is not None and self.forks % _RECOLLAPSE_EVERY == 0:
+            self.huge.refresh()
         rec = _Child(pid, BufferedConn(parent_end), kind, tmp, cpu_soft)
         rec.started = time.monotonic()
         self.children[pid] = rec
@@ -267,7 +288,17 @@ class Zygote:
         while self.queue and self.running < self.max_concurrent:
             msg = self.queue.popleft()
             timeout = float(msg.get("opts", {}).get("timeout", 5.0))
-            rec = self._fork("run", msg, timeout)
+            try:
+                rec = self._fork("run", msg, timeout)
+            except OSError as exc:
+                error = {
+                    "stdout": "",
+                    "stderr": "",
+                    "status": "killed",
+                    "error": f"Killed: cannot fork: {exc}",
+                }
+                self._reply(msg.get("id"), error, 0.0, alive=False)
+                continue
             rec.req, rec.deadline = msg.get("id"), rec.started + timeout
             self.running += 1
 
