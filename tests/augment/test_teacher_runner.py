@@ -55,3 +55,18 @@ def test_resume_sends_nothing_twice(mini_gsm8k, scripted, tmp_path):
 def test_unknown_method_is_refused(mini_gsm8k, scripted, tmp_path):
     with pytest.raises(ValueError, match="unknown augmentation method"):
         _run(mini_gsm8k[:1], scripted(_reply), tmp_path, ["nonsense"])
+
+
+def test_failed_requests_are_not_recorded_so_a_rerun_retries_them(mini_gsm8k, scripted, tmp_path):
+    def flaky(prompt, sample):
+        if "Tom" in prompt:
+            raise ConnectionError("server went away")
+        return _reply(prompt, sample)
+
+    rows, rejects, counts = _run(mini_gsm8k[:2], scripted(flaky), tmp_path, ["rephrase"])
+    assert counts["request_failed"] == 1 and not any(
+        r["source_id"] == "gsm8k/train/0" for r in rows + rejects
+    )
+    backend = scripted(_reply)
+    rows, rejects, counts = _run(mini_gsm8k[:2], backend, tmp_path, ["rephrase"])
+    assert backend.requests == 1 and {r["source_id"] for r in rows} == {"gsm8k/train/0"}

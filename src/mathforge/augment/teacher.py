@@ -202,13 +202,10 @@ async def _augment_async(
         async with sem:
             try:
                 completions = await backend.agenerate(text, params)
-            except Exception as exc:  # noqa: BLE001 - a failed request is a reject, not a crash
-                for s in range(params.n):
-                    if s not in done:
-                        rejects.write(
-                            _reject(problem, prompt, s, f"request_failed: {type(exc).__name__}", str(exc))
-                        )
+            except Exception as exc:  # noqa: BLE001 - one failed request must not stop the others
+                # not written as a reject: a transient outage must not mark the work done; a re-run retries it
                 counts["request_failed"] += 1
+                counts[f"request_failed_{type(exc).__name__}"] += 1
                 advance(1)
                 return
         for s, comp in enumerate(completions):

@@ -90,7 +90,7 @@ def run_teacher(args: argparse.Namespace) -> int:
     rejects = JsonlAppender(Path(args.out).with_suffix(".rejects.jsonl"), key=row_key)
     try:
         with out, rejects, progress("teacher", total=len(problems) * len(methods), unit="request") as advance:
-            augment_questions(problems, methods, backend, params, out, rejects, advance=advance,
+            counts = augment_questions(problems, methods, backend, params, out, rejects, advance=advance,
                               max_tasks=4 * args.concurrency, prompt_dir=args.prompt_dir)  # fmt: skip
         by_method = {}
         for m in methods:
@@ -102,9 +102,15 @@ def run_teacher(args: argparse.Namespace) -> int:
                 "reasons": dict(rej.most_common()),
             }
         stats = {"problems": len(problems), "methods": by_method, "accepted": len(out.rows),
-                 "rejected": len(rejects.rows), **backend.stats()}  # fmt: skip
+                 "rejected": len(rejects.rows), "requests_failed": counts.get("request_failed", 0),
+                 **backend.stats()}  # fmt: skip
     finally:
         backend.close()
     report_stats(stats, Path(args.stats) if args.stats else Path(args.out).with_suffix(".stats.json"),
                  "teacher augmentation")  # fmt: skip
+    if stats["requests_failed"]:
+        print(
+            f"{stats['requests_failed']} requests failed (not recorded): run the same command again to retry them"
+        )
+        return 1
     return 0
