@@ -183,9 +183,22 @@ def _is_equiv(pred, gold, percent: bool) -> bool:
     return math_verify_equiv(str(pred).strip(), str(gold).strip(), percent)
 
 
+def parse_answer(text: str):
+    """The parsed form of an answer: a Fraction for a plain number, else math-verify's first parse
+    (a sympy object, or a normalised string for text answers); None when nothing parses."""
+    number = parse_number(text)
+    if number is not None:
+        return number.value
+    from math_verify import parse
+
+    _quiet_math_verify()
+    parsed = parse(_wrap(str(text).strip()), parsing_timeout=None) if str(text).strip() else []
+    return parsed[0] if parsed else None
+
+
 def _wrap(s: str) -> str:
     """math-verify's LaTeX extractor needs math delimiters; add ``$...$`` unless some are there."""
-    if "$" in s or "\\(" in s or "\\[" in s:
+    if re.search(r"(?<!\\)\$", s) or "\\(" in s or "\\[" in s:  # an escaped \$ is a dollar sign
         return s
     return f"${s}$"
 
