@@ -181,3 +181,14 @@ def test_forgotten_session_is_reclaimed(sandbox):
     while sum(st["sessions"] for st in sandbox.stats()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sum(st["sessions"] for st in sandbox.stats()) == 0
+
+
+def test_full_zygotes_put_their_heap_on_huge_pages(sandbox):
+    from mathforge.sandbox.hugepages import thp_mode
+
+    detail = sandbox.info[0]["huge_pages"]
+    if thp_mode() not in ("always", "madvise"):
+        assert "transparent huge pages" in detail
+        return
+    assert int(detail.split()[0]) > 0  # "N MiB of the warmed heap on 2 MiB pages ..."
+    assert sandbox.run("print('still correct')").stdout == "still correct\n"

@@ -105,9 +105,10 @@ def doctor(probes: bool = True) -> int:
                 table.add_row(name, "[green]yes[/]" if active else "[red]no[/]", detail)
             console = Console()
             console.print(table)
-            for info in sb.info:
+            for i, info in enumerate(sb.info):
+                kind = "full" if i < sb.workers else "lean"
                 console.print(
-                    f"zygote (pid {info['pid']} in its namespace) preloaded: {', '.join(info['loaded'])}"
+                    f"{kind} zygote preloads {', '.join(info['loaded'])}; {info.get('huge_pages', '')}"
                 )
             if not probes:
                 return 0
