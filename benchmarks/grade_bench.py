@@ -15,8 +15,11 @@ rewrite (``x = ...``, a ``\\text{}`` unit, ``\\dfrac``, a decimal for a simple f
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import re
+import subprocess
+import sys
 import time
 from fractions import Fraction
 
@@ -38,7 +41,8 @@ def perturb(gold: str, i: int) -> tuple[str, bool]:
             return gold.replace("\\frac", "\\dfrac"), True
         if re.fullmatch(r"-?\d+", gold):
             return f"{gold}\\text{{ units}}", True
-        return f"x = {gold}" if "=" not in gold and "," not in gold else gold, True
+        plain = "=" not in gold and "," not in gold and "\\text" not in gold
+        return (f"x = {gold}" if plain else gold), True
     digits = [m.start() for m in re.finditer(r"\d", gold)]
     if not digits:
         return gold + "+1", False
@@ -46,27 +50,46 @@ def perturb(gold: str, i: int) -> tuple[str, bool]:
     return gold[:pos] + str((int(gold[pos]) + 1) % 10) + gold[pos + 1 :], False
 
 
-def bench_math_verify(pairs):
-    from math_verify import parse, verify
+def _pairs(data_dir, quick: bool) -> tuple[list[tuple[str, str]], list[bool]]:
+    from mathforge.data import load_problems
 
-    verdicts = []
-    for pred, gold in pairs:
-        verdicts.append(bool(verify(parse(f"${gold}$"), parse(f"${pred}$"))))
-    return verdicts
-
-
-def bench_is_equiv(pairs):
-    from mathforge.answer import is_equiv
-
-    return [is_equiv(p, g) for p, g in pairs]
+    golds = [p.gold for p in load_problems("math500", data_dir=data_dir)]
+    if quick:
+        golds = golds[:90]
+    built = [perturb(g, i) for i, g in enumerate(golds)]
+    return [(pred, gold) for (pred, _), gold in zip(built, golds, strict=True)], [ok for _, ok in built]
 
 
-def bench_grader(pairs, workers: int, fast_path: bool = True):
+MODES = {
+    "math-verify": "math-verify in-process (baseline)",
+    "is_equiv": "mathforge is_equiv in-process",
+    "grader1": "mathforge Grader, 1 worker",
+    "grader2": "mathforge Grader, 2 workers",
+    "grader2-slow": "mathforge Grader, 2 workers, no fast path",
+}
+
+
+def run_mode(mode: str, pairs) -> tuple[list[bool], float, int]:
+    """(verdicts, seconds, timeouts) for one configuration; start-up and warm-up are not timed."""
+    import mathforge.answer._warmup  # noqa: F401  (the same warm-up the pool's workers get)
+
+    if mode == "math-verify":
+        from math_verify import parse, verify
+
+        start = time.perf_counter()
+        verdicts = [bool(verify(parse(f"${g}$"), parse(f"${p}$"))) for p, g in pairs]
+        return verdicts, time.perf_counter() - start, 0
+    if mode == "is_equiv":
+        from mathforge.answer import is_equiv
+
+        start = time.perf_counter()
+        verdicts = [is_equiv(p, g) for p, g in pairs]
+        return verdicts, time.perf_counter() - start, 0
     from mathforge.answer import Grader
 
-    with Grader(workers=workers, timeout=10.0, fast_path=fast_path) as grader:
-        # start the pool (fork server + warm-up) before the clock: a long grading job pays it once
-        grader.grade_many([("\\sqrt{2}", "\\sqrt{2}")] * workers)
+    workers = 1 if mode == "grader1" else 2
+    with Grader(workers=workers, timeout=10.0, fast_path=mode != "grader2-slow") as grader:
+        grader.start()  # fork server and workers up before the clock: a long grading job pays that once
         start = time.perf_counter()
         results = grader.grade_many(pairs)
         elapsed = time.perf_counter() - start
@@ -79,55 +102,50 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="first 90 golds only")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $MATHFORGE_DATA_DIR)")
+    parser.add_argument("--mode", choices=list(MODES), help=argparse.SUPPRESS)  # one configuration, JSON out
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # math-verify logs every failed parse
+
+    pairs, intended = _pairs(args.data_dir, args.quick)
+    if args.mode:
+        verdicts, elapsed, timeouts = run_mode(args.mode, pairs)
+        print(json.dumps({"verdicts": verdicts, "seconds": elapsed, "timeouts": timeouts}))
+        return 0
 
     from rich.console import Console
     from rich.table import Table
 
-    from mathforge.data import load_problems
-
-    golds = [p.gold for p in load_problems("math500", data_dir=args.data_dir)]
-    if args.quick:
-        golds = golds[:90]
-    built = [perturb(g, i) for i, g in enumerate(golds)]
-    pairs = [(pred, gold) for (pred, _), gold in zip(built, golds, strict=True)]
-    intended = [ok for _, ok in built]
-
-    # warm math-verify in this process too, so the in-process rows do not pay its first-use cost
-    bench_math_verify([("1", "1"), ("\\frac{1}{2}", "0.5")])
-
+    # every configuration in a fresh process: none inherits another's warm parser caches
     rows = []
-    start = time.perf_counter()
-    verdicts = bench_math_verify(pairs)
-    rows.append(("math-verify in-process (baseline)", time.perf_counter() - start, verdicts, 0))
-    start = time.perf_counter()
-    verdicts = bench_is_equiv(pairs)
-    rows.append(("mathforge is_equiv in-process", time.perf_counter() - start, verdicts, 0))
-    for workers in (1, 2):
-        verdicts, elapsed, timeouts = bench_grader(pairs, workers)
-        rows.append(
-            (f"mathforge Grader, {workers} worker{'s' if workers > 1 else ''}", elapsed, verdicts, timeouts)
-        )
-    verdicts, elapsed, timeouts = bench_grader(pairs, 2, fast_path=False)
-    rows.append(("mathforge Grader, 2 workers, no fast path", elapsed, verdicts, timeouts))
+    for mode, name in MODES.items():
+        cmd = [sys.executable, __file__, "--mode", mode] + (["--quick"] if args.quick else [])
+        if args.data_dir:
+            cmd += ["--data-dir", args.data_dir]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        rows.append((name, json.loads(done.stdout.strip().splitlines()[-1])))
 
-    base_rate = len(pairs) / rows[0][1]
+    base_rate = len(pairs) / rows[0][1]["seconds"]
     table = Table(title=f"grading {len(pairs)} MATH-500 pairs ({sum(intended)} meant correct)")
     for col in ("grader", "seconds", "pairs/s", "x baseline", "verdicts as intended", "timeouts"):
-        table.add_column(col, justify="left" if col == "grader" else "right")
-    for name, elapsed, verdicts, timeouts in rows:
-        rate = len(pairs) / elapsed
-        agree = sum(v == e for v, e in zip(verdicts, intended, strict=True))
+        table.add_column(col, justify="left" if col == "grader" else "right", no_wrap=col == "grader")
+    for name, r in rows:
+        rate = len(pairs) / r["seconds"]
+        agree = sum(v == e for v, e in zip(r["verdicts"], intended, strict=True))
         table.add_row(
             name,
-            f"{elapsed:.2f}",
+            f"{r['seconds']:.2f}",
             f"{rate:.1f}",
             f"{rate / base_rate:.2f}",
             f"{agree}/{len(pairs)}",
-            str(timeouts),
+            str(r["timeouts"]),
         )
-    Console().print(table)
+    Console(width=120).print(table)
+    base = rows[0][1]["verdicts"]
+    for name, r in rows[1:]:
+        differ = [i for i, (a, b) in enumerate(zip(base, r["verdicts"], strict=True)) if a != b]
+        if differ:
+            shown = "; ".join(f"{pairs[i][0]!r} vs {pairs[i][1]!r}: {r['verdicts'][i]}" for i in differ[:5])
+            print(f"{name} differs from math-verify on {len(differ)} pairs, e.g. {shown}")
     print("Timings are wall-clock on a shared machine: compare ratios within one run.")
     return 0
 

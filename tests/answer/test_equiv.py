@@ -103,6 +103,14 @@ PAIRS = [
     ("1+2i", "1+2i", True),
     ("\\text{(C)}", "C", True),
     ("\\text{Monday}", "\\text{Monday}", True),
+    # numbers in a base: the subscript matters (math-verify drops it)
+    ("2516_8", "2516_8", True),
+    ("2516_{8}", "2516_8", True),
+    ("2516", "2516_8", True),
+    ("2516_9", "2516_8", False),
+    ("10110_2", "10111_2", False),
+    ("A3_{16}", "A3_{16}", True),
+    ("x", "x_1", False),
     # garbage grades false without raising
     ("asdf{{", "3", False),
     ("", "3", False),

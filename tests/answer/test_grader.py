@@ -86,3 +86,10 @@ def test_unguarded_script_can_use_the_pool(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[True, False]"
+
+
+def test_start_brings_all_workers_up_before_grading():
+    with Grader(workers=2, timeout=30.0) as g:
+        assert g.start() is g
+        assert len(g._pool) == 2 and all(w.ready and w.proc.is_alive() for w in g._pool)
+        assert g.grade("\\sqrt{12}", "2\\sqrt{3}").correct is True

@@ -168,12 +168,43 @@ def fast_verdict(pred, gold, percent: bool = False) -> bool | None:
     pred, gold = str(pred).strip(), str(gold).strip()
     if not pred or not gold:
         return False
+    based = _base_verdict(pred, gold)
+    if based is not None:
+        return based
     p, g = parse_number(pred), parse_number(gold)
     if p is not None and g is not None:
         return numbers_equal(p, g, percent)
     if _light_normal(pred) == _light_normal(gold):
         return True
     return None
+
+
+_BASE_RE = re.compile(r"^([0-9A-Za-z]+)_\{?\(?(\d+)\)?\}?$")
+
+
+def _base_verdict(pred: str, gold: str) -> bool | None:
+    """Numbers written in a base (MATH: ``2516_8``): math-verify drops the subscript, so 2516_9 would pass.
+
+    Same digits and same base -> True; a different base -> False; a bare ``2516`` for ``2516_8`` -> True.
+    """
+    g = _BASE_RE.match(normalize_number_text(gold))
+    if g is None or not _valid_in_base(g.group(1), int(g.group(2))):
+        return None  # x_1 is a variable, not a number in base 1
+    p_text = normalize_number_text(pred)
+    p = _BASE_RE.match(p_text)
+    if p is not None:
+        return p.group(1).upper() == g.group(1).upper() and int(p.group(2)) == int(g.group(2))
+    return p_text.upper() == g.group(1).upper()
+
+
+def _valid_in_base(digits: str, base: int) -> bool:
+    if not 2 <= base <= 36:
+        return False
+    try:
+        int(digits, base)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_equiv(pred, gold, percent: bool) -> bool:

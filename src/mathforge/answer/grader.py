@@ -176,6 +176,17 @@ class Grader:
             self._run_pool(pairs, todo, results, on_result)
         return results  # type: ignore[return-value]
 
+    def start(self) -> Grader:
+        """Start all workers now and wait until they are ready (otherwise they start on first use)."""
+        while len(self._pool) < self.workers:
+            self._pool.append(self._spawn())
+        for worker in self._pool:
+            if not worker.ready:
+                if not worker.conn.poll(_STARTUP_TIMEOUT) or worker.conn.recv() != "ready":
+                    raise RuntimeError("a grading worker did not start; is math-verify installed?")
+                worker.ready = True
+        return self
+
     def close(self) -> None:
         for worker in self._pool:
             worker.stop()
