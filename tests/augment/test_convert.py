@@ -55,3 +55,14 @@ def test_execution_failure_is_a_rejection(sandbox):
     res = sandbox.run(program.source())
     conv = finish("x", program, res.status, res.stdout, numeric_equiv)
     assert not conv.ok and conv.reason.startswith("exec_")
+
+
+def test_final_in_hundredths_gets_a_conversion_step(sandbox):
+    answer = "Each can costs 12/48 = $<<12/48=0.25>>0.25.\n#### 25"
+    program, rejected = prepare("c", answer)
+    assert rejected is None and len(program.blocks) == 2
+    from mathforge.augment.convert import finish, numeric_equiv
+
+    res = sandbox.run(program.source())
+    conv = finish("c", program, res.status, res.stdout, numeric_equiv)
+    assert conv.ok and "* 100" in conv.solution and conv.solution.endswith("\\boxed{25}.")

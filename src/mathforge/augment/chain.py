@@ -20,10 +20,11 @@ _AFTER_ANNOTATION = re.compile(r"\s*\$?\s*(-?[\d,]*\.?\d+)")
 # tokens of prose arithmetic ("$43 - $18 = $25", "10 × $4 = $40", "2000 cases + 500 cases = 2500")
 _TOKEN = re.compile(
     # a number glued to a letter ("2x", "6W") is algebra and one after ":" is a clock time: not numbers here
-    r"(?P<num>(?<![:\d.])\$?\s?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?!\.?\w)(?:\s?%)?)"
+    r"(?P<num>(?<![\d.])(?<!\d:)\$?\s?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?!\.?\w)(?:\s?%)?)"
     r"|(?P<op>[+\-*/×÷−–]|\b[xX]\b)|(?P<eq>=)|(?P<lp>\()|(?P<rp>\))|(?P<word>[A-Za-z]+)|(?P<other>\S)"
 )
 _MAX_UNIT_WORDS = 3
+_IMPLICIT_TIMES = re.compile(r"(?<=[\d)])\(")
 
 
 class ChainError(ValueError):
@@ -109,6 +110,7 @@ def _annotated_step(i: int, line: str, m: re.Match) -> Step:
 
 def _prose_steps(i: int, line: str) -> list[Step]:
     """Arithmetic written in prose, without an annotation: ``... = value`` preceded by numbers and operators."""
+    line = _IMPLICIT_TIMES.sub("*(", line)  # "8(26)" is 8 * 26
     toks = [(m.lastgroup, m.group(), m.start(), m.end()) for m in _TOKEN.finditer(line)]
     steps = []
     for e, (kind, _, _, _) in enumerate(toks):

@@ -309,7 +309,7 @@ def segments_for(program: Program, outputs: list[str], gold_text: str) -> list[S
     segments: list[Segment] = []
     pending: list[str] = []
     for i, line in enumerate(chain.lines):
-        prose = re.sub(r"\s+([.,])", r"\1", _ANNOTATION.sub("", line)).strip()
+        prose = re.sub(r"\s+([.,])(?=\s|$)", r"\1", _ANNOTATION.sub("", line)).strip()
         if i in by_line:
             if pending:
                 segments.append(Text("\n".join(pending)))
@@ -343,11 +343,21 @@ def prepare(problem_id: str, answer: str) -> tuple[Program | None, Converted | N
     values, reason, detail = check_chain(chain)
     if reason:
         return None, Converted(problem_id, False, reason, detail=detail)
+    if not close(values[-1], chain.gold) and close(values[-1] * 100, chain.gold):
+        _append_percent_step(chain, values)
     if not close(values[-1], chain.gold):
         earlier = any(close(v, chain.gold) for v in values[:-1])
         reason = "gold_is_earlier_step" if earlier else "final_mismatch"
         return None, Converted(problem_id, False, reason, detail={"final": values[-1], "gold": chain.gold})
     return build_program(chain, values), None
+
+
+def _append_percent_step(chain: Chain, values: list[float]) -> None:
+    """The chain ends in hundredths (``0.25``) and the label in percent or cents (``25``): one more step."""
+    chain.lines.append("Expressed in hundredths (percent or cents), that is the value times 100.")
+    line = len(chain.lines) - 1
+    chain.steps.append(Step(line, f"{values[-1]!r} * 100", values[-1] * 100, repr(values[-1] * 100), False))
+    values.append(values[-1] * 100)
 
 
 def finish(problem_id: str, program: Program, status: str, stdout: str, equiv) -> Converted:
