@@ -96,3 +96,15 @@ def test_cut_at_stop_picks_the_earliest_end():
     assert cut_at_stop("abc```output\nxyz", ("```output",)) == ("abc```output", "```output")
     assert cut_at_stop("a STOP b END", ("END", "STOP")) == ("a STOP", "STOP")
     assert cut_at_stop("nothing", ("x",)) == ("nothing", None)
+
+
+def test_generation_stops_at_the_context_limit(random_llama):
+    backend = HFBackend(random_llama, device="cpu")
+    backend._max_positions = 40  # as if the model's context were 40 tokens
+    prompt = "The quick brown fox jumps over the lazy dog. " * 2
+    width = len(backend.tokenizer(prompt)["input_ids"])
+    assert width < 40
+    ((out,),) = backend.generate([prompt], GenParams(max_tokens=100))
+    assert out.finish_reason == "length" and out.tokens == 40 - width
+    ((out,),) = backend.generate([prompt * 3], GenParams(max_tokens=100))  # already past it
+    assert (out.text, out.finish_reason, out.tokens) == ("", "length", 0)

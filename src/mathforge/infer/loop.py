@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from mathforge.infer.steps import Steps
 from mathforge.infer.trajectory import Trajectory
@@ -83,13 +83,16 @@ def run_tir(
 def _run_batched(backend, steps: Steps, trajs, sandbox, on_done, batch_size: int) -> None:
     queue = deque(trajs)
     active: list[Trajectory] = []
-    sessions: dict[int, object] = {}
-    pool = ThreadPoolExecutor(max_workers=max(1, min(batch_size, 32)))
+    sessions: dict[int, Future] = {}  # id(traj) -> its session, opened in the background
+    pool = ThreadPoolExecutor(max_workers=max(1, min(batch_size, 8)))  # sessions wait on I/O only
     calls = 0
     try:
         while queue or active:
             while queue and len(active) < batch_size:
-                active.append(queue.popleft())
+                t = queue.popleft()
+                active.append(t)
+                if steps.mode != "cot":  # fork its interpreter now, while the model generates
+                    sessions[id(t)] = pool.submit(_open_session, sandbox)
             # every live sample in one call (the backend sorts by length and splits into batches)
             prompts = [steps.request(t, sample_seed=False)[0] for t in active]
             params = steps.params
@@ -109,28 +112,38 @@ def _run_batched(backend, steps: Steps, trajs, sandbox, on_done, batch_size: int
             # run every sample's code at once: sessions are separate processes
             def execute(item):
                 t, code = item
-                session = sessions.get(id(t))
-                if session is None:
-                    session = sessions[id(t)] = sandbox.session()
-                return session.run(code)
+                return sessions[id(t)].result().run(code)
 
             for (t, code), result in zip(todo, pool.map(execute, todo), strict=True):
                 steps.add_execution(t, code, result)
             still = []
             for t in active:
                 if t.done:
-                    session = sessions.pop(id(t), None)
-                    if session is not None:
-                        session.close()
+                    _close(sessions.pop(id(t), None))
                     if on_done is not None:
                         on_done(t)
                 else:
                     still.append(t)
             active = still
     finally:
-        for session in sessions.values():
-            session.close()
-        pool.shutdown(wait=False, cancel_futures=True)
+        for future in sessions.values():
+            _close(future)
+        pool.shutdown(wait=True)
+
+
+def _open_session(sandbox):
+    session = sandbox.session()
+    session.run("")  # an empty cell: the child process is forked and ready before the first program
+    return session
+
+
+def _close(future: Future | None) -> None:
+    if future is None:
+        return
+    try:
+        future.result().close()
+    except Exception:  # noqa: BLE001 - a session that failed to open has nothing to close
+        pass
 
 
 async def _run_async(backend, steps: Steps, trajs, sandbox, on_done, chat: bool, limit: int) -> None:
@@ -138,7 +151,10 @@ async def _run_async(backend, steps: Steps, trajs, sandbox, on_done, chat: bool,
 
     async def one(t: Trajectory) -> None:
         async with gate:
-            session = None
+            session = warm = None
+            if steps.mode != "cot":  # fork its interpreter while the first request is out
+                session = sandbox.session()
+                warm = asyncio.ensure_future(_arun(session, ""))
             try:
                 while not t.done:
                     prompt, p = steps.request(t, chat=chat)
@@ -148,12 +164,13 @@ async def _run_async(backend, steps: Steps, trajs, sandbox, on_done, chat: bool,
                     code = steps.absorb(t, c)
                     if code is None:
                         break
-                    if session is None:
-                        session = sandbox.session()
-                    arun = getattr(session, "arun", None)
-                    result = await (arun(code) if arun else asyncio.to_thread(session.run, code))
-                    steps.add_execution(t, code, result)
+                    if warm is not None:
+                        await warm
+                        warm = None
+                    steps.add_execution(t, code, await _arun(session, code))
             finally:
+                if warm is not None:
+                    await asyncio.gather(warm, return_exceptions=True)
                 if session is not None:
                     session.close()
         if on_done is not None:
@@ -165,3 +182,8 @@ async def _run_async(backend, steps: Steps, trajs, sandbox, on_done, chat: bool,
         aclose = getattr(backend, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+async def _arun(session, code: str):
+    arun = getattr(session, "arun", None)
+    return await (arun(code) if arun else asyncio.to_thread(session.run, code))

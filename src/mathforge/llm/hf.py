@@ -52,6 +52,8 @@ class HFBackend(Backend):
         eos = eos if isinstance(eos, list) else [eos]
         self._eos_ids = {e for e in [*eos, self.tokenizer.eos_token_id] if e is not None}
         self._lock = threading.Lock()
+        self._max_positions = getattr(self.model.config, "max_position_embeddings", None)
+        self._ending_masks: dict[tuple[str, ...], object] = {}
         if num_threads is None and device == "cpu" and self.model.num_parameters() < 20_000_000:
             # a tiny model's matrices are too small to split across cores: extra intra-op threads only add
             # synchronisation (10-100x slower on a busy 2-core machine), so generate single-threaded
@@ -80,21 +82,29 @@ class HFBackend(Backend):
     def _generate_batch(self, prompts: list[str], params: GenParams) -> list[Completion]:
         tok = self.tokenizer
         enc = tok(prompts, return_tensors="pt", padding=True).to(self.device)
-        kwargs = dict(
-            max_new_tokens=params.max_tokens, num_return_sequences=params.n, pad_token_id=tok.pad_token_id
-        )
+        # never run past the model's context: a long multi-round transcript ends as "length", not a crash
+        budget = params.max_tokens
+        if self._max_positions:
+            budget = min(budget, self._max_positions - enc["input_ids"].shape[1])
+        if budget < 1:
+            return [Completion("", "length", 0) for _ in range(len(prompts) * params.n)]
+        kwargs = dict(max_new_tokens=budget, num_return_sequences=params.n, pad_token_id=tok.pad_token_id)
         if params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if params.stop:
-            # transformers needs the tokenizer to match stop strings across token boundaries
-            kwargs.update(stop_strings=list(params.stop), tokenizer=tok)
+            # checks only the newly decoded tail of each row: transformers' own stop_strings criterion costs
+            # ~20 ms to set up per call and ~1 ms a step, which a tiny model's multi-round loop pays in full
+            mask = self._ending_masks.get(params.stop)
+            if mask is None:
+                mask = self._ending_masks[params.stop] = ending_mask(tok, params.stop)
+            kwargs["stopping_criteria"] = [_TailStop(tok, params.stop, enc["input_ids"].shape[1], mask)]
         out = self.model.generate(**enc, **kwargs)
         new = out[:, enc["input_ids"].shape[1] :].tolist()
-        return [self._completion(ids, params) for ids in new]
+        return [self._completion(ids, params, budget) for ids in new]
 
-    def _completion(self, ids: list[int], params: GenParams) -> Completion:
+    def _completion(self, ids: list[int], params: GenParams, budget: int) -> Completion:
         # generation ends at EOS; rows stopped early (stop string, or another row still running) are
         # padded with pad_token_id, which is often the EOS id itself
         end_ids = self._eos_ids | {self.tokenizer.pad_token_id}
@@ -106,7 +116,54 @@ class HFBackend(Backend):
             return Completion(text, "stop", n, stop=fired)
         if hit_eos:
             return Completion(text, "stop", n + 1)  # the EOS token was generated too
-        return Completion(text, "length" if n >= params.max_tokens else "stop", n)
+        return Completion(text, "length" if n >= budget else "stop", n)
+
+
+class _TailStop:
+    """Per-row stop once the generated text contains a stop string (a ``StoppingCriteria``).
+
+    A stop string can only be completed by a token whose text starts with a suffix of it (or contains it):
+    ``ending_mask`` marks those vocabulary ids once, so each step costs one tensor lookup and only the
+    few rows whose last token qualifies are decoded (their last ``len(longest stop) + 2`` tokens, enough
+    since every token decodes to at least one character).
+    """
+
+    def __new__(cls, tokenizer, stops, prompt_len: int, ending_mask):
+        import torch
+        from transformers import StoppingCriteria
+
+        window = max(len(s) for s in stops) + 2
+
+        class TailStop(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+                rows = ending_mask.to(input_ids.device)[input_ids[:, -1]].nonzero().flatten().tolist()
+                if rows:
+                    lo = max(prompt_len, input_ids.shape[1] - window)
+                    tails = tokenizer.batch_decode(input_ids[rows, lo:].tolist(), skip_special_tokens=True)
+                    for r, t in zip(rows, tails, strict=True):
+                        done[r] = any(s in t for s in stops)
+                return done
+
+        return TailStop()
+
+
+def ending_mask(tokenizer, stops: tuple[str, ...]):
+    """Bool tensor over token ids: may this token complete one of ``stops``? (False positives are harmless.)"""
+    import torch
+
+    n = max(len(tokenizer), max(tokenizer.get_vocab().values()) + 1)
+    mask = torch.ones(n, dtype=torch.bool)
+    for tid, piece in enumerate(tokenizer.convert_ids_to_tokens(list(range(n)))):
+        if piece is None:
+            continue
+        texts = {tokenizer.decode([tid]), piece.replace("\u2581", " ").replace("\u0120", " ")}
+        if any(not t or "\ufffd" in t for t in texts):
+            continue  # unknown rendering: keep as a candidate
+        mask[tid] = any(
+            s in t or any(t.startswith(s[-j:]) for j in range(1, len(s) + 1)) for s in stops for t in texts
+        )
+    return mask
 
 
 @contextmanager

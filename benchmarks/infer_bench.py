@@ -1,0 +1,204 @@
+"""Tool-integrated inference overhead: tir vs plain generation with the same tiny model and prompts.
+
+In-process (HFBackend): ``tir`` runs the full loop (generate to the output fence, execute in a sandbox
+session, re-prompt with the output, generate again); ``plain`` continues the same prompts in one call with
+no stop strings and no execution. The figure that matters is time per generated token, tir / plain
+(target <= 1.15 on CPU). Over HTTP (a ``transformers serve`` subprocess) the same pair is measured and the
+requests in flight are sampled every 5 ms. Timings are noisy on a shared machine; ratios within one run
+are what count.
+
+    .venv/bin/python benchmarks/infer_bench.py [--quick] [--model PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def toy_model(path: str | None) -> Path:
+    if path:
+        return Path(path)
+    from mathforge.train.toy import cached_toy_tir_model
+
+    cache = os.environ.get("MATHFORGE_CACHE", str(Path.home() / ".cache" / "mathforge"))
+    return cached_toy_tir_model(Path(cache) / "toy")
+
+
+def load_problems(model: Path, limit: int):
+    rows = [
+        json.loads(line) for line in (model / "toy_examples.jsonl").read_text().splitlines() if line.strip()
+    ]
+    return [SimpleNamespace(id=r["id"], question=r["question"], gold=r["answer"]) for r in rows[:limit]]
+
+
+def timed_tir(backend, problems, sandbox, params):
+    from mathforge.infer import run_tir
+
+    start, cpu = time.perf_counter(), time.process_time()
+    trajs = run_tir(backend, problems, params=params, sandbox=sandbox, batch_size=len(problems))
+    return time.perf_counter() - start, time.process_time() - cpu, trajs
+
+
+def timed_plain(backend, problems, params):
+    from mathforge.solution import build_prompt
+
+    prompts = [build_prompt(p.question, "plain") for p in problems]
+    start, cpu = time.perf_counter(), time.process_time()
+    outs = backend.generate(prompts, params)
+    return time.perf_counter() - start, time.process_time() - cpu, sum(o[0].tokens for o in outs)
+
+
+class InFlightSampler:
+    """Samples ``backend.in_flight`` every 5 ms on a thread (mean and max requests in flight)."""
+
+    def __init__(self, backend):
+        self.backend, self.samples, self._stop = backend, [], threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.samples.append(self.backend.in_flight)
+            time.sleep(0.005)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self.thread.join()
+
+
+def measure(backend, problems, sandbox, repeats: int, label: str):
+    """Best of ``repeats`` (least disturbed by other load) wall and CPU seconds, tir and plain interleaved."""
+    from mathforge.answer import is_equiv
+    from mathforge.llm import GenParams
+
+    params = GenParams(max_tokens=160)
+    tir, plain, trajs, n_plain = [], [], None, 0
+    for _ in range(repeats):  # interleaved so that load changes hit both alike
+        wall, cpu, trajs = timed_tir(backend, problems, sandbox, params)
+        tir.append((wall, cpu))
+        wall, cpu, n_plain = timed_plain(backend, problems, params)
+        plain.append((wall, cpu))
+    (t_tir, c_tir), (t_plain, c_plain) = min(tir), min(plain)
+    n_tir = sum(tr.tokens for tr in trajs)
+    correct = sum(
+        tr.answer is not None and is_equiv(tr.answer, p.gold) for tr, p in zip(trajs, problems, strict=True)
+    )
+    execs = sum(len(tr.executions) for tr in trajs)
+    per_tir, per_plain = t_tir / max(1, n_tir), t_plain / max(1, n_plain)
+    cpu_ratio = (c_tir / max(1, n_tir)) / (c_plain / max(1, n_plain))
+    return {
+        "rows": [
+            (
+                f"{label} plain",
+                len(problems),
+                n_plain,
+                t_plain,
+                c_plain,
+                1000 * per_plain,
+                1.0,
+                1.0,
+                "-",
+                "-",
+            ),
+            (
+                f"{label} tir",
+                len(problems),
+                n_tir,
+                t_tir,
+                c_tir,
+                1000 * per_tir,
+                per_tir / per_plain,
+                cpu_ratio,
+                execs,
+                f"{correct}/{len(problems)}",
+            ),
+        ],
+        "ratio": per_tir / per_plain,
+        "median_ratio": (statistics.median(w for w, _ in tir) / max(1, n_tir))
+        / (statistics.median(w for w, _ in plain) / max(1, n_plain)),
+        "example": trajs[0],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="8 problems, one repeat")
+    ap.add_argument("--model", help="model folder (default: the cached toy TIR model, built on first use)")
+    ap.add_argument("--no-http", action="store_true", help="skip the transformers serve part")
+    ap.add_argument("--concurrency", type=int, default=8, help="HTTP requests in flight at most")
+    args = ap.parse_args()
+
+    from mathforge.llm import GenParams, HFBackend, OpenAIBackend
+    from mathforge.llm.server import transformers_server
+    from mathforge.sandbox import Sandbox
+
+    model = toy_model(args.model)
+    problems = load_problems(model, 8 if args.quick else 30)
+    repeats = 3 if args.quick else 7
+    rows, notes = [], []
+    with Sandbox(workers=2) as sandbox:
+        sandbox.run("print(1)")  # warm
+        hf = HFBackend(model, device="cpu", batch_size=len(problems))
+        timed_plain(hf, problems[:2], GenParams(max_tokens=4))  # warm
+        res = measure(hf, problems, sandbox, repeats, "in-process")
+        rows += res["rows"]
+        notes.append(
+            f"in-process tir overhead ratio (time per token, tir / plain): {res['ratio']:.3f} "
+            f"(target <= 1.15)"
+        )
+        example = res["example"]
+        if not args.no_http:
+            with transformers_server(model) as url:
+                http = OpenAIBackend(url, str(model), concurrency=args.concurrency)
+                timed_plain(http, problems[:1], GenParams(max_tokens=4))  # warm (the server loads lazily)
+                with InFlightSampler(http) as sampler:
+                    hres = measure(http, problems, sandbox, max(1, repeats // 2), "http")
+                rows += hres["rows"]
+                busy = [s for s in sampler.samples if s > 0]
+                notes.append(
+                    f"http tir overhead ratio: {hres['ratio']:.3f}; requests in flight: max "
+                    f"{http.max_in_flight} (limit {args.concurrency}), mean while busy "
+                    f"{statistics.mean(busy) if busy else 0:.2f}; retries {http.retries}"
+                )
+
+    head = (
+        "run",
+        "samples",
+        "tokens",
+        "wall s",
+        "cpu s (client)",
+        "ms/token",
+        "ratio vs plain (wall/token)",
+        "ratio (cpu/token)",
+        "executions",
+        "correct",
+    )
+    print("| " + " | ".join(head) + " |")
+    print("| " + " | ".join(["---"] + ["---:"] * (len(head) - 1)) + " |")
+    for r in rows:
+        print(
+            f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.3f} | {r[4]:.3f} | {r[5]:.2f} | {r[6]:.3f} | {r[7]:.3f} | {r[8]} "
+            f"| {r[9]} |"
+        )
+    print()
+    for note in notes:
+        print(note)
+    print("\nexample trajectory (in-process, tir):\n" + example.prompt + example.text)
+    print(f"[{example.rounds} rounds, {len(example.executions)} executions, answer {example.answer!r}]")
+
+
+if __name__ == "__main__":
+    main()
