@@ -350,6 +350,15 @@ def _set_rlimit(kind: int, soft: int, hard: int | None = None) -> None:
     resource.setrlimit(kind, (soft, hard))
 
 
+def scrub_environment() -> None:
+    """Make this (zygote) process's environment the one every child gets: only safe variables.
+
+    HOME/TMPDIR are "." because each child's cwd is its private temp dir: nothing to set per child.
+    """
+    os.environ.clear()
+    os.environ.update(SAFE_ENV, HOME=".", TMPDIR=".", MPLCONFIGDIR=".")
+
+
 def close_fds_except(keep: list[int]) -> None:
     """Close every descriptor from 3 up except ``keep`` (inherited channels of other children, epoll...)."""
     low = 3
@@ -403,14 +412,19 @@ class ChildPlan:
             )  # fmt: skip
         self.null_r = os.open("/dev/null", os.O_RDONLY)
         self.null_w = os.open("/dev/null", os.O_WRONLY)
-        os.environ.clear()  # the zygote's environment is the children's: only safe variables
-        # "." is each child's private temp dir (its cwd): nothing to set per child
-        os.environ.update(SAFE_ENV, HOME=".", TMPDIR=".", MPLCONFIGDIR=".")
         self.rlimit_detail = (
             f"AS={cfg['memory'] >> 20} MiB, CPU, FSIZE={cfg['file_size'] >> 20} MiB, "
             f"NOFILE={cfg['nofile']}, NPROC={cfg['nproc']}"
             + ("" if self.drop_uid else " (NPROC not enforced for root)")
         )
+
+    def close(self) -> None:
+        """Release the descriptors held for children (when the plan is not going to be used)."""
+        for fd in self.keep_fds():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def child_uid(self, pid: int) -> int:
         """The uid a child with this PID (in the zygote's namespace) runs as."""

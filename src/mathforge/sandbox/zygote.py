@@ -37,6 +37,7 @@ from mathforge.sandbox.isolation import (
     default_read_paths,
     enter_namespaces,
     prctl,
+    scrub_environment,
 )
 from mathforge.sandbox.protocol import BufferedConn, ProtocolError, recv_msg, send_msg
 
@@ -113,6 +114,7 @@ class Zygote:
             exec(cfg["prelude"], self.template)
         read_paths = default_read_paths() + list(cfg.get("read_paths") or [])
         self.plan = ChildPlan(cfg, self.index, read_paths)
+        scrub_environment()
         root = os.path.abspath(cfg.get("temp_root") or "/tmp")
         self.base = tempfile.mkdtemp(prefix=f"mathforge-sbx{self.index}-", dir=root)
         os.chmod(self.base, 0o711)  # children (other uids) may enter their own subdir, not list others
@@ -264,7 +266,8 @@ class Zygote:
         self.forks += 1
         if self.huge is not None and self.forks % _RECOLLAPSE_EVERY == 0:
             self.huge.refresh()
-        rec = _Child(pid, BufferedConn(parent_end), kind, tmp, cpu_soft)
+        limit = 8 * int(self.cfg.get("max_output", 1 << 18)) + (1 << 20)  # JSON-escaped stdout + stderr
+        rec = _Child(pid, BufferedConn(parent_end, limit=limit), kind, tmp, cpu_soft)
         rec.started = time.monotonic()
         self.children[pid] = rec
         self.sel.register(parent_end, selectors.EVENT_READ, rec)
