@@ -111,6 +111,14 @@ PAIRS = [
     ("10110_2", "10111_2", False),
     ("A3_{16}", "A3_{16}", True),
     ("x", "x_1", False),
+    # sympy/Python printouts (the last ```output block of a tool-integrated solution)
+    ("sqrt(2)/2", "\\frac{\\sqrt{2}}{2}", True),
+    ("pi/2", "\\frac{\\pi}{2}", True),
+    ("x**2 + 1", "x^2+1", True),
+    ("5*pi", "5\\pi", True),
+    ("-1/2 + sqrt(3)*I/2", "-\\frac12+\\frac{\\sqrt3}{2}i", True),
+    ("3*pi", "5\\pi", False),
+    ("__import__('os').getcwd()", "1", False),
     # garbage grades false without raising
     ("asdf{{", "3", False),
     ("", "3", False),

@@ -245,6 +245,12 @@ def math_verify_equiv(pred: str, gold: str, percent: bool = False) -> bool:
         return False
     if verify(gold_parsed, pred_parsed, timeout_seconds=None):
         return not _exact_conflict(gold_parsed[0], pred_parsed[0])
+    # a program's printout in sympy syntax (pi/2, x**2 + 1, sqrt(3)*I): read it as sympy, retry as LaTeX
+    as_latex = python_expr_to_latex(pred)
+    if as_latex is not None:
+        alt = parse(_wrap(as_latex), parsing_timeout=None)
+        if alt and verify(gold_parsed, alt, timeout_seconds=None):
+            return not _exact_conflict(gold_parsed[0], alt[0])
     if percent:
         import sympy
 
@@ -254,6 +260,42 @@ def math_verify_equiv(pred: str, gold: str, percent: bool = False) -> bool:
                 if verify([scaled], pred_parsed, timeout_seconds=None):
                     return not _exact_conflict(scaled, pred_parsed[0])
     return False
+
+
+_PY_CHARS_RE = re.compile(r"^[A-Za-z0-9\s.+\-*/^(),]+$")
+_PY_MARKER_RE = re.compile(r"\*|\b(?:sqrt|pi|oo|I|exp|log|Rational)\b")
+_PY_NAMES = frozenset(
+    re.findall(r"\w+", "sqrt pi I oo E exp log sin cos tan asin acos atan Rational Abs factorial binomial")
+)
+
+
+def python_expr_to_latex(text: str) -> str | None:
+    """``sqrt(3)*I/2`` -> ``\\frac{\\sqrt{3} i}{2}``; None unless ``text`` looks like sympy/Python output.
+
+    sympy's parser evaluates its input, so only plain arithmetic over whitelisted names and one-letter
+    symbols gets there (no quotes, underscores, brackets or attribute access).
+    """
+    if not _PY_CHARS_RE.match(text) or not _PY_MARKER_RE.search(text) or len(text) > _MAX_FAST_LEN:
+        return None
+    names = set(re.findall(r"[A-Za-z]+", text))
+    if any(len(n) > 1 and n not in _PY_NAMES for n in names) or re.search(
+        r"\d\.\s*[A-Za-z]|[A-Za-z]\.", text
+    ):
+        return None
+    import sympy
+    from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+
+    local = {n: sympy.Symbol(n) for n in names if len(n) == 1 and n not in ("I", "E")}
+    try:
+        expr = parse_expr(
+            text.replace("^", "**"),
+            local_dict=local,
+            transformations=standard_transformations,
+            evaluate=False,
+        )
+        return sympy.latex(expr)
+    except Exception:  # not valid sympy syntax after all
+        return None
 
 
 def _exact_conflict(gold, pred) -> bool:
