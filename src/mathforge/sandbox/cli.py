@@ -33,7 +33,10 @@ def _run(args: argparse.Namespace) -> int:
     from mathforge.sandbox import Sandbox, render
 
     code = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
-    with Sandbox(workers=1, timeout=args.timeout, memory=args.memory << 20, repl=args.repl) as sb:
+    # one full zygote and no lean tier: a single cell does not repay starting more processes
+    with Sandbox(
+        workers=1, light_workers=0, timeout=args.timeout, memory=args.memory << 20, repl=args.repl
+    ) as sb:
         result = sb.run(code)
     if args.render:
         print(render(result))
