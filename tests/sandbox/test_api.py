@@ -192,3 +192,17 @@ def test_full_zygotes_put_their_heap_on_huge_pages(sandbox):
         return
     assert int(detail.split()[0]) > 0  # "N MiB of the warmed heap on 2 MiB pages ..."
     assert sandbox.run("print('still correct')").stdout == "still correct\n"
+
+
+def test_cancelled_async_cell_does_not_break_the_sandbox(sandbox):
+    async def main():
+        task = asyncio.ensure_future(sandbox.arun("import time\ntime.sleep(0.5)\nprint('late')"))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        return await sandbox.arun("print('next')")
+
+    assert asyncio.run(main()).stdout == "next\n"

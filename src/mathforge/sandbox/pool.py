@@ -329,7 +329,7 @@ class Sandbox:
         return self.submit(code, timeout=timeout, repl=repl).result()
 
     async def arun(self, code: str, *, timeout: float | None = None, repl: bool | None = None) -> ExecResult:
-        return await asyncio.wrap_future(self.submit(code, timeout=timeout, repl=repl))
+        return await asyncio.shield(asyncio.wrap_future(self.submit(code, timeout=timeout, repl=repl)))
 
     def run_many(
         self, codes: Iterable[str], *, timeout: float | None = None, repl: bool | None = None
@@ -402,7 +402,8 @@ async def _adrive(steps: Generator[Future, dict, ExecResult]) -> ExecResult:
     try:
         fut = next(steps)
         while True:
-            fut = steps.send(await asyncio.wrap_future(fut))
+            # shield: a cancelled caller must not cancel the request (its reply still has to land)
+            fut = steps.send(await asyncio.shield(asyncio.wrap_future(fut)))
     except StopIteration as stop:
         return stop.value
 
