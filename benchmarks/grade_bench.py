@@ -43,7 +43,8 @@ def perturb(gold: str, i: int) -> tuple[str, bool]:
             return f"{gold}\\text{{ units}}", True
         plain = "=" not in gold and "," not in gold and "\\text" not in gold
         return (f"x = {gold}" if plain else gold), True
-    digits = [m.start() for m in re.finditer(r"\d", gold)]
+    # change a digit of the value, not the exponent of a unit (cm^2 -> cm^3 is still 15 once units drop)
+    digits = [m.start() for m in re.finditer(r"(?<!\^)\d", gold)]
     if not digits:
         return gold + "+1", False
     pos = digits[-1]
