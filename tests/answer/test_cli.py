@@ -44,7 +44,7 @@ def _read(path: Path) -> list[dict]:
 def test_grade_writes_graded_rows_and_metrics(tmp_path, capsys):
     src = _write(tmp_path / "preds.jsonl", ROWS)
     out = tmp_path / "out"
-    assert main(["grade", str(src), "--out", str(out), "--workers", "2", "--timeout", "3"]) == 0
+    assert main(["grade", str(src), "--out", str(out), "--workers", "2", "--timeout", "5"]) == 0
     graded = _read(out / "graded.jsonl")
     assert [r["id"] for r in graded] == ["a", "b", "c", "d", "e"]
     assert [r["correct"] for r in graded] == [True, False, True, False, False]

@@ -43,9 +43,12 @@ def test_pool_grades_the_regression_table(grader):
 
 
 def test_hanging_pair_times_out_and_pool_serves_on():
-    # 9^(9^9) has ~370 million digits: no machine finishes it in 3 s, and legit pairs take well under 1 s
-    with Grader(workers=1, timeout=3.0) as g:
+    # 9^(9^9) has ~370 million digits: no machine finishes it in 5 s, and legit pairs take well under 1 s
+    with Grader(workers=1, timeout=5.0) as g:
+        first = g.start()._pool[0].proc
         results = g.grade_many([HANGING, ("\\frac{\\pi}{2}", "\\pi/2"), ("2", "3")])
+        assert not first.is_alive()  # killed, not left computing in the background
+        assert g._pool[0].proc.pid != first.pid and g._pool[0].proc.is_alive()
         assert (results[0].correct, results[0].status) == (False, "timeout")
         assert (results[1].correct, results[1].status) == (True, "ok")
         assert results[2].correct is False
