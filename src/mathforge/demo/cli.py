@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run on a tiny budget (about a minute; accuracies are not meaningful)",
+        help="smoke run: every stage on a toy budget (a minute or two; accuracies are not meaningful)",
     )
     p.add_argument(
         "--prepare",

@@ -34,7 +34,7 @@ def _load() -> str:
 
 
 def main_models(results: dict) -> list[dict]:
-    return [m for m in results["models"] if m["key"] in ("a", "b", "c")]
+    return sorted((m for m in results["models"] if m["key"] in ("a", "b", "c")), key=lambda m: m["key"])
 
 
 def scaling_points(results: dict) -> list[dict]:
