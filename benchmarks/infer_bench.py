@@ -2,7 +2,7 @@
 
 In-process (HFBackend): ``tir`` runs the full loop (generate to the output fence, execute in a sandbox
 session, re-prompt with the output, generate again); ``plain`` continues the same prompts in one call with
-no stop strings and no execution. The figure that matters is time per generated token, tir / plain
+no stop strings and no execution, each row exactly as many tokens as a tir trajectory has on average. The figure that matters is time per generated token, tir / plain
 (target <= 1.15 on CPU). Over HTTP (a ``transformers serve`` subprocess) the same pair is measured and the
 requests in flight are sampled every 5 ms. Timings are noisy on a shared machine; ratios within one run
 are what count.
@@ -85,11 +85,16 @@ def measure(backend, problems, sandbox, repeats: int, label: str):
     from mathforge.llm import GenParams
 
     params = GenParams(max_tokens=160)
-    tir, plain, trajs, n_plain = [], [], None, 0
+    # plain = the same prompts continued in one call, no stop strings, no execution, every row exactly as
+    # many tokens as a tir trajectory generates on average (min_tokens: no early EOS, no straggler rows)
+    _, _, trajs = timed_tir(backend, problems, sandbox, params)
+    per_sample = -(-sum(tr.tokens for tr in trajs) // len(trajs))
+    plain_params = GenParams(max_tokens=per_sample, min_tokens=per_sample)
+    tir, plain, n_plain = [], [], 0
     for _ in range(repeats):  # interleaved so that load changes hit both alike
         wall, cpu, trajs = timed_tir(backend, problems, sandbox, params)
         tir.append((wall, cpu))
-        wall, cpu, n_plain = timed_plain(backend, problems, params)
+        wall, cpu, n_plain = timed_plain(backend, problems, plain_params)
         plain.append((wall, cpu))
     (t_tir, c_tir), (t_plain, c_plain) = min(tir), min(plain)
     n_tir = sum(tr.tokens for tr in trajs)

@@ -108,3 +108,8 @@ def test_generation_stops_at_the_context_limit(random_llama):
     assert out.finish_reason == "length" and out.tokens == 40 - width
     ((out,),) = backend.generate([prompt * 3], GenParams(max_tokens=100))  # already past it
     assert (out.text, out.finish_reason, out.tokens) == ("", "length", 0)
+
+
+def test_min_tokens_suppresses_early_eos(backend):
+    ((out,),) = backend.generate([PROMPTS[0]], GenParams(max_tokens=15, min_tokens=15))
+    assert out.tokens == 15 and out.finish_reason == "length"

@@ -227,3 +227,12 @@ def test_sampling_on_transformers_serve_turns_do_sample_on():
         b = backend(srv.url)
         b.generate(["p"], GenParams(max_tokens=3, temperature=0.8))
     assert b.server == "other" and "generation_config" not in srv.bodies[0]
+
+
+def test_min_tokens_goes_where_each_server_reads_it():
+    with FakeServer(kind="transformers") as srv:
+        backend(srv.url).generate(["p"], GenParams(max_tokens=9, min_tokens=9))
+    assert json.loads(srv.bodies[0]["generation_config"]) == {"min_new_tokens": 9}
+    with FakeServer(kind="other") as srv:
+        backend(srv.url).generate(["p"], GenParams(max_tokens=9, min_tokens=9))
+    assert srv.bodies[0]["min_tokens"] == 9 and "generation_config" not in srv.bodies[0]

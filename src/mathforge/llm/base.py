@@ -18,6 +18,8 @@ class GenParams:
     n: int = 1
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    #: generate at least this many tokens (EOS suppressed until then); benchmarks use it for equal lengths
+    min_tokens: int = 0
 
     def __post_init__(self) -> None:
         # accept a list or a single string for stop, store a tuple (hashable, immutable)

@@ -89,6 +89,8 @@ class HFBackend(Backend):
         if budget < 1:
             return [Completion("", "length", 0) for _ in range(len(prompts) * params.n)]
         kwargs = dict(max_new_tokens=budget, num_return_sequences=params.n, pad_token_id=tok.pad_token_id)
+        if params.min_tokens:
+            kwargs["min_new_tokens"] = min(params.min_tokens, budget)
         if params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
         else:

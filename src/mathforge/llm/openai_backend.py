@@ -112,7 +112,7 @@ class OpenAIBackend(Backend):
         self.server = kind
 
     async def _one(self, prompt, params: GenParams, seed: int | None) -> Completion:
-        if self.server == "auto" and params.temperature > 0:
+        if self.server == "auto" and (params.temperature > 0 or params.min_tokens):
             await self._probe_server()
         state = self._state()
         async with state.semaphore:
@@ -168,8 +168,15 @@ class OpenAIBackend(Backend):
         if seed is not None:
             body["seed"] = seed
         extra = dict(self.extra_body)
-        if self.server == "transformers" and params.temperature > 0 and "generation_config" not in extra:
-            extra["generation_config"] = json.dumps({"do_sample": True})
+        if self.server == "transformers" and "generation_config" not in extra:
+            # transformers serve takes what it has no field for through a GenerationConfig JSON
+            config = {"do_sample": True} if params.temperature > 0 else {}
+            if params.min_tokens:
+                config["min_new_tokens"] = params.min_tokens
+            if config:
+                extra["generation_config"] = json.dumps(config)
+        elif params.min_tokens:
+            extra["min_tokens"] = params.min_tokens  # vLLM / SGLang sampling parameter
         if self.api == "chat":
             messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
             if messages and messages[-1].get("role") == "assistant":
