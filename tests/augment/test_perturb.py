@@ -107,3 +107,14 @@ def test_invalid_variants_are_rejected_with_reason():
     assert "invalid_value" in reasons
     kept = [make_variant(t, 0, k).row for k in range(40) if make_variant(t, 0, k).ok]
     assert kept and all(float(r["gold"]).is_integer() for r in kept)
+
+
+def test_value_used_more_often_than_written_is_kept_and_article_follows_number():
+    from mathforge.augment.perturb import _fix_article
+
+    # "2" is the pies and, unwritten, Rebecca + her husband: it must not be redrawn
+    t = analyse("r", "Rebecca bought 2 pies cut into 8 slices. She and her husband each ate a slice. How many are left?",
+                "There are 2*8 = <<2*8=16>>16 slices.\nThen 16-2 = <<16-2=14>>14 are left.\n#### 14")  # fmt: skip
+    assert t.reason is None and t.free == [8.0]
+    assert _fix_article("He bought an ", "15") == "He bought a "
+    assert _fix_article("He bought a ", "18") == "He bought an "

@@ -42,6 +42,7 @@ _WORD_VALUES = {
 }  # fmt: skip
 # constants any story may use without naming them (units, 100%)
 _UNIVERSAL = {1, 2, 10, 100, 1000, 60, 24, 7, 12, 52, 365, 0.01}
+_SMALL = 3  # values up to this are often unwritten counts ("each of them", "both")
 
 
 @dataclass
@@ -117,6 +118,7 @@ def analyse(source_id: str, question: str, answer: str) -> Template:
     pct_values = {q.value / 100: q.value for q in t.numbers if q.percent}
     reused: set[int] = set()
     used: set[float] = set()
+    uses: Counter = Counter()  # how often each question value is a chain literal
     for k, step in enumerate(chain.steps):
         tree = _substitute(ast.parse(step.expr, mode="eval").body, k, values, reused)
         t.trees.append(tree)
@@ -131,6 +133,7 @@ def analyse(source_id: str, question: str, answer: str) -> Template:
                 v = node.value
                 if (q := _in(v, t.groups)) is not None:
                     used.add(q)
+                    uses[q] += 1
                 elif (p := _in(v, pct_values)) is not None:
                     used.add(pct_values[p])
                 elif _in(v, {c: 0 for c in consts}) is None:
@@ -141,7 +144,14 @@ def analyse(source_id: str, question: str, answer: str) -> Template:
                     t.fixed.add(_canon(v))
     # a question value that a word of the question also stands for ("2 apples ... twice") is kept:
     # which literal is which is unknowable
-    t.free = sorted(q for q in used if _in(q, {c: 0 for c in words}) is None)
+    # a small value the chain uses more often than the question writes it likely plays an unwritten role
+    # too ("Rebecca and her husband each had a slice": 2); redrawing it would change that role as well.
+    # (A large value used twice, "1200 * 25%" then "1200 - 300", is the same quantity reused.)
+    t.free = sorted(
+        q
+        for q in used
+        if _in(q, {c: 0 for c in words}) is None and (q > _SMALL or uses[q] <= len(t.groups[q]))
+    )
     t.fixed |= {_canon(q) for q in t.groups if q not in t.free}
     # free literals become names (_q<i>: the value, _p<i>: the value / 100), so a variant is only a new env
     slots = {q: i for i, q in enumerate(t.free)}
@@ -306,11 +316,22 @@ def _render_question(t: Template, new_q: dict[float, float]) -> str:
     for q in t.numbers:
         if (key := _in(q.value, new_q)) is None:
             continue
-        out.append(t.question[pos : q.start])
-        out.append(_fmt(new_q[key], q.decimals, q.commas))
+        new = _fmt(new_q[key], q.decimals, q.commas)
+        out.append(_fix_article(t.question[pos : q.start], new))
+        out.append(new)
         pos = q.end
     out.append(t.question[pos:])
     return "".join(out)
+
+
+def _fix_article(before: str, number: str) -> str:
+    """``a 15-ounce`` / ``an 11-ounce``: the article must suit how the new number is spoken."""
+    m = re.search(r"\b([Aa])(n?) $", before)
+    if not m:
+        return before
+    digits = number.replace(",", "").split(".")[0]
+    vowel = digits.startswith("8") or (digits[:2] in ("11", "18") and len(digits) % 3 == 2)
+    return before[: m.start()] + m.group(1) + ("n " if vowel else " ")
 
 
 _TEXT_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w]|\.\d)")
