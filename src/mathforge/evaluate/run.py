@@ -81,7 +81,10 @@ def evaluate(
         raise DataError("no problems to evaluate", data or dataset)
     name = str(data or dataset or getattr(problems[0], "dataset", None) or "problems")
     config = {
-        "model": model or getattr(backend, "path", None) or type(backend).__name__,
+        "model": model
+        or getattr(backend, "path", None)
+        or getattr(backend, "model", None)
+        or type(backend).__name__,
         "base_url": base_url,
         "dataset": name,
         "split": split,
