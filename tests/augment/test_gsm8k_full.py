@@ -37,7 +37,15 @@ def test_audit_flags_a_small_minority(train):
     assert 50 < len(flagged) < 0.05 * len(train)
 
 
-def test_perturbation_over_all_of_train(train):
+def test_perturbation_over_all_of_train(train, sandbox):
+    from mathforge.augment.convert import split_outputs
+    from mathforge.solution import Output, parse
+
     kept = [v for _, vs, _ in perturb_many(train, n=1, seed=0) for v in vs]
+    sample = kept[::40]
+    programs = [prepare(v["id"], v["answer"])[0] for v in sample]
+    for v, p, res in zip(sample, programs, sandbox.run_many([p.source() for p in programs]), strict=True):
+        shown = [s.output for s in parse(v["solution"]) if isinstance(s, Output)]
+        assert shown == split_outputs(res.stdout, len(p.blocks)), v["id"]  # what the sandbox prints
     assert len(kept) / len(train) > 0.4  # measured: ~0.49 with n=1 (4 draws per problem)
     assert all(prepare(v["id"], v["answer"])[1] is None for v in kept[:200])

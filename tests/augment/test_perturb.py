@@ -118,3 +118,15 @@ def test_value_used_more_often_than_written_is_kept_and_article_follows_number()
     assert t.reason is None and t.free == [8.0]
     assert _fix_article("He bought an ", "15") == "He bought a "
     assert _fix_article("He bought a ", "18") == "He bought an "
+
+
+def test_rendered_outputs_are_what_the_sandbox_prints(mini_gsm8k, sandbox):
+    from mathforge.augment.convert import split_outputs
+
+    variants = [v for vs in _variants(mini_gsm8k, n=3).values() for v in vs]
+    programs = [prepare(v["id"], v["answer"])[0] for v in variants]
+    results = sandbox.run_many([p.source() for p in programs])
+    for v, program, res in zip(variants, programs, results, strict=True):
+        executed = split_outputs(res.stdout, len(program.blocks))
+        shown = [s.output for s in parse(v["solution"]) if isinstance(s, Output)]
+        assert shown == executed == program.outputs(), v["id"]

@@ -181,6 +181,18 @@ class Program:
     blocks: list[Block]
     names: dict[int, str] = field(default_factory=dict)  # step index -> variable name
     values: list[float] = field(default_factory=list)  # in-process value of each step
+    trees: list = field(default_factory=list)  # each step's expression, earlier results as _s<j> names
+
+    def outputs(self) -> list[str]:
+        """What each block prints, computed in-process with python's own arithmetic on the program's
+        expressions (variables included: ``34 + clips_may`` prints ``51.0``, as the sandbox would)."""
+        env: dict[str, float] = {}
+        printed: list[str] = []
+        for k, tree in enumerate(self.trees):
+            env[f"_s{k}"] = evaluate(tree, env)
+        for b in self.blocks:
+            printed.append("\n".join(str(env[f"_s{self.chain.steps.index(s)}"]) for s in b.steps))
+        return printed
 
     def source(self) -> str:
         """One program: blocks separated by a printed marker (see module docstring)."""
@@ -247,7 +259,7 @@ def build_program(chain: Chain, values: list[float]) -> Program:
             else:
                 stmts.append(f"print({expr})")
         blocks.append(Block(line, chain.steps_on(line), "\n".join(stmts)))
-    return Program(chain, blocks, names, values)
+    return Program(chain, blocks, names, values, trees)
 
 
 class _Substitute(ast.NodeTransformer):

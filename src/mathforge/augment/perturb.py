@@ -246,7 +246,7 @@ def make_variant(t: Template, seed: int, k: int) -> Variant:
     if reason or not values or not close(values[-1], new_values[-1]):
         return Variant(False, f"recheck_{reason or 'final'}")
     program = build_program(chain, values)
-    outputs = ["\n".join(_py_str(values[chain.steps.index(s)]) for s in b.steps) for b in program.blocks]
+    outputs = program.outputs()
     solution = render(segments_for(program, outputs, gold), "tora")
     return Variant(True, None, {
         "id": f"{t.source_id}/perturb-{seed}-{k}",
@@ -305,10 +305,6 @@ def _fmt(x: float, decimals: int | None = None, commas: bool = False) -> str:
         whole, _, frac = text.partition(".")
         text = f"{int(whole):,}" + (f".{frac}" if frac else "")
     return text
-
-
-def _py_str(x: float) -> str:
-    return str(x)
 
 
 def _render_question(t: Template, new_q: dict[float, float]) -> str:
