@@ -103,6 +103,12 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="first 90 golds only")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $MATHFORGE_DATA_DIR)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="rounds per configuration, fastest kept (default: 3, or 1 with --quick)",
+    )
     parser.add_argument("--mode", choices=list(MODES), help=argparse.SUPPRESS)  # one configuration, JSON out
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # math-verify logs every failed parse
@@ -116,14 +122,19 @@ def main() -> int:
     from rich.console import Console
     from rich.table import Table
 
-    # every configuration in a fresh process: none inherits another's warm parser caches
-    rows = []
-    for mode, name in MODES.items():
-        cmd = [sys.executable, __file__, "--mode", mode] + (["--quick"] if args.quick else [])
-        if args.data_dir:
-            cmd += ["--data-dir", args.data_dir]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        rows.append((name, json.loads(done.stdout.strip().splitlines()[-1])))
+    # every configuration in a fresh process (none inherits another's warm parser caches), the rounds
+    # interleaved and the fastest round kept, so a burst of load from other work hits no single row
+    best: dict[str, dict] = {}
+    for _ in range(args.repeat if args.repeat else (1 if args.quick else 3)):
+        for mode in MODES:
+            cmd = [sys.executable, __file__, "--mode", mode] + (["--quick"] if args.quick else [])
+            if args.data_dir:
+                cmd += ["--data-dir", args.data_dir]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            if mode not in best or result["seconds"] < best[mode]["seconds"]:
+                best[mode] = result
+    rows = [(name, best[mode]) for mode, name in MODES.items()]
 
     base_rate = len(pairs) / rows[0][1]["seconds"]
     table = Table(title=f"grading {len(pairs)} MATH-500 pairs ({sum(intended)} meant correct)")
