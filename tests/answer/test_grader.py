@@ -96,3 +96,15 @@ def test_start_brings_all_workers_up_before_grading():
         assert g.start() is g
         assert len(g._pool) == 2 and all(w.ready and w.proc.is_alive() for w in g._pool)
         assert g.grade("\\sqrt{12}", "2\\sqrt{3}").correct is True
+
+
+def test_one_grader_shared_by_threads(grader):
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [
+        [(f"\\frac{{{i}}}{{2}}", f"{i / 2}"), ("\\sqrt{8}", "2\\sqrt{2}"), (f"{i}", f"{i + 1}")]
+        for i in range(6)
+    ]
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(grader.grade_many, jobs))
+    assert [[r.correct for r in results] for results in outcomes] == [[True, True, False]] * 6

@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -150,6 +151,7 @@ class Grader:
         self._pool: list[_Worker] = []
         self._closed = False
         self._failed_starts = 0
+        self._lock = threading.Lock()  # one grade_many at a time: callers may share a Grader across threads
 
     # -- public ---------------------------------------------------------------------------------------
     def grade(self, pred, gold) -> GradeResult:
@@ -159,9 +161,12 @@ class Grader:
         self, pairs: Iterable[tuple], on_result: Callable[[int, GradeResult], None] | None = None
     ) -> list[GradeResult]:
         """Results in the order of ``pairs``; ``on_result(index, result)`` is called as each one lands."""
+        with self._lock:
+            return self._grade_many(list(pairs), on_result)
+
+    def _grade_many(self, pairs: list, on_result) -> list[GradeResult]:
         if self._closed:
             raise RuntimeError("Grader is closed")
-        pairs = list(pairs)
         results: list[GradeResult | None] = [None] * len(pairs)
         todo: deque[int] = deque()
         for i, (pred, gold) in enumerate(pairs):
@@ -178,6 +183,10 @@ class Grader:
 
     def start(self) -> Grader:
         """Start all workers now and wait until they are ready (otherwise they start on first use)."""
+        with self._lock:
+            return self._start()
+
+    def _start(self) -> Grader:
         while len(self._pool) < self.workers:
             self._pool.append(self._spawn())
         for worker in self._pool:
@@ -188,10 +197,11 @@ class Grader:
         return self
 
     def close(self) -> None:
-        for worker in self._pool:
-            worker.stop()
-        self._pool = []
-        self._closed = True
+        with self._lock:
+            for worker in self._pool:
+                worker.stop()
+            self._pool = []
+            self._closed = True
 
     def __enter__(self) -> Grader:
         return self
