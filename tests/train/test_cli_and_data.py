@@ -135,3 +135,19 @@ def test_train_dry_run_prints_the_plan(tmp_path, capsys, tir_jsonl):
     assert f"stage cot: base -> {tmp_path / 'run' / 'cot'}  rows=16" in out
     assert f"stage code: {tmp_path / 'run' / 'cot'} -> " in out and "max_steps=7" in out and "lora=yes" in out
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_tiny_two_stage_recipe_runs_from_the_cli(tmp_path, monkeypatch):
+    """recipes/tiny-two-stage.yaml as documented: toy inputs, then `mathforge train --config` (2 steps/stage)."""
+    from pathlib import Path
+
+    from mathforge.train.toy import write_toy_recipe_inputs
+
+    recipe = Path(__file__).resolve().parents[2] / "recipes" / "tiny-two-stage.yaml"
+    monkeypatch.chdir(tmp_path)
+    write_toy_recipe_inputs("runs/tiny", n=20)
+    assert main(["train", "--config", str(recipe), "--max-steps", "2"]) == 0
+    for name, base in (("cot", "runs/tiny/base"), ("code", "runs/tiny/train/cot")):
+        summary = json.loads((tmp_path / "runs/tiny/train" / name / "train_summary.json").read_text())
+        assert summary["global_step"] == 2 and summary["base_model"] == base

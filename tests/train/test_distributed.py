@@ -18,7 +18,7 @@ CONFIGS = sorted((REPO / "recipes" / "accelerate").glob("*.yaml"))
 
 def test_the_documented_configs_are_shipped():
     names = {p.stem for p in CONFIGS}
-    assert {"multi_cpu", "deepspeed_zero2", "deepspeed_zero3", "deepspeed_zero3_offload", "fsdp"} <= names
+    assert {"multi_cpu", "multi_gpu", "zero2", "zero3", "zero3_offload", "fsdp"} <= names
     readme = (REPO / "recipes" / "accelerate" / "README.md").read_text()
     for name in names:
         assert f"{name}.yaml" in readme, f"{name}.yaml is not documented"
@@ -39,7 +39,7 @@ def test_config_is_accepted_by_accelerate_launch(path):
     args, _, _ = _validate_launch_command(parser.parse_args(["--config_file", str(path), "train.py"]))
     raw = yaml.safe_load(path.read_text())
     assert args.num_processes == raw["num_processes"]
-    if "deepspeed" in path.stem:
+    if path.stem.startswith("zero"):
         assert args.use_deepspeed and args.zero_stage == raw["deepspeed_config"]["zero_stage"]
         offload = "offload" in path.stem
         assert (args.offload_param_device == "cpu") == offload and (
@@ -50,6 +50,25 @@ def test_config_is_accepted_by_accelerate_launch(path):
         assert args.fsdp_transformer_layer_cls_to_wrap == "LlamaDecoderLayer"  # the init-model architecture
     if path.stem == "multi_cpu":
         assert args.use_cpu and args.multi_gpu  # torchrun launcher, CPU ranks (see the file's comment)
+
+
+def test_project_recipes_train_sections_parse():
+    """Every `train:` step of the shipped pipeline recipes is a valid TrainRecipe (unknown keys rejected)."""
+    from mathforge.train import load_recipe
+
+    found = 0
+    for path in sorted((REPO / "recipes").glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text())
+        if raw.get("accelerate"):
+            assert (REPO / raw["accelerate"]).exists(), f"{path.name}: {raw['accelerate']} is missing"
+        trains = [step["train"] for step in raw.get("steps", []) if "train" in step]
+        if "stages" in raw:  # a training recipe itself (mathforge train --config)
+            trains.append(raw)
+        for train in trains:
+            stages = load_recipe(train).resolved_stages()
+            assert stages and all(s.data for s in stages), path.name
+            found += 1
+    assert found >= 2
 
 
 def _free_port() -> int:

@@ -173,25 +173,36 @@ def test_packing_counts_every_token_once(tmp_path, make_stage, micro_base, tir_j
         assert s["global_step"] == 4
 
 
-def test_packed_batch_has_no_cross_sample_attention(micro_base, tir_jsonl):
-    """Per-token losses of a padding-free packed batch equal those of the same samples padded."""
+@pytest.mark.parametrize("attn", ["sdpa", "mathforge_packed_sdpa"])
+def test_packed_batch_has_no_cross_sample_attention(micro_base, tir_jsonl, attn):
+    """Per-token losses and gradients of a padding-free packed batch equal those of the same samples padded,
+    with stock SDPA (block-diagonal mask from position_ids) and with mathforge's per-sample attention."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
     from mathforge.train import StageConfig, encode_dataset
+    from mathforge.train.attention import register_packed_sdpa
 
+    register_packed_sdpa()
     tokenizer = AutoTokenizer.from_pretrained(micro_base)
-    model = AutoModelForCausalLM.from_pretrained(micro_base).eval()
+    reference = AutoModelForCausalLM.from_pretrained(micro_base, attn_implementation="sdpa")
+    model = AutoModelForCausalLM.from_pretrained(micro_base, attn_implementation=attn)
     rows, _ = encode_dataset(tokenizer, StageConfig(data=[str(tir_jsonl)], limit=3))
     rows[1] = {k: v[:40] for k, v in rows[1].items()}  # different lengths, so padding is really exercised
 
-    def token_losses(batch):
-        with torch.no_grad():
-            kwargs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "position_ids")}
-            logits = model(
-                **kwargs, use_cache=False
-            ).logits  # as SFTTrainer calls it: a cache disables packing
+    def token_losses(net, batch):
+        keep = (
+            "input_ids",
+            "attention_mask",
+            "position_ids",
+            "cu_seq_lens_q",
+            "cu_seq_lens_k",
+            "max_length_q",
+            "max_length_k",
+        )
+        # use_cache=False as SFTTrainer calls it: with a cache the model would not look for packed sequences
+        logits = net(**{k: v for k, v in batch.items() if k in keep}, use_cache=False).logits
         lbl = batch["labels"][:, 1:]
         loss = torch.nn.functional.cross_entropy(
             logits[:, :-1].transpose(1, 2), lbl, reduction="none", ignore_index=-100
@@ -201,10 +212,16 @@ def test_packed_batch_has_no_cross_sample_attention(micro_base, tir_jsonl):
     padded = DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id)(rows)
     packed = DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id, padding_free=True)(rows)
     assert packed["input_ids"].shape[0] == 1 and "attention_mask" not in packed
-    assert torch.allclose(token_losses(padded), token_losses(packed), atol=1e-5)
-    # sanity: without the restarting position_ids the same packed row does mix samples
-    mixed = {"input_ids": packed["input_ids"], "labels": packed["labels"]}
-    assert not torch.allclose(token_losses(padded), token_losses(mixed), atol=1e-5)
+    want, got = token_losses(reference, padded), token_losses(model, packed)
+    assert torch.allclose(want, got, atol=1e-5)
+    want.sum().backward()
+    got.sum().backward()
+    for (name, p_ref), p in zip(reference.named_parameters(), model.parameters(), strict=True):
+        assert torch.allclose(p_ref.grad, p.grad, atol=1e-4), name
+    # sanity: without the restarting position_ids (one long sample) the same packed row does mix samples
+    with torch.no_grad():
+        mixed = token_losses(reference, {"input_ids": packed["input_ids"], "labels": packed["labels"]})
+    assert not torch.allclose(want.detach(), mixed, atol=1e-5)
 
 
 def test_truncation_is_counted_and_warned(tmp_path, make_stage, micro_base, tir_jsonl, caplog):

@@ -8,7 +8,7 @@
 from mathforge.train.config import LoraConfig, StageConfig, TrainRecipe, load_recipe
 from mathforge.train.init_model import SIZES, build_tokenizer, init_model
 from mathforge.train.masking import IGNORE, Encoded, encode_example
-from mathforge.train.stages import SUMMARY, encode_dataset, run_stage, train
+from mathforge.train.stages import SUMMARY, build_trainer, encode_dataset, run_stage, train
 
 __all__ = [
     "IGNORE",
@@ -19,6 +19,7 @@ __all__ = [
     "StageConfig",
     "TrainRecipe",
     "build_tokenizer",
+    "build_trainer",
     "encode_dataset",
     "encode_example",
     "init_model",

@@ -43,7 +43,7 @@ def run(args) -> int:
     if args.base_model:
         recipe.base_model = args.base_model
     if args.max_steps is not None:
-        recipe.defaults = {**recipe.defaults, "max_steps": args.max_steps}
+        recipe.stages = [{**stage, "max_steps": args.max_steps} for stage in recipe.stages]
     if args.dry_run:
         return _plan(recipe)
     from mathforge.train.stages import train

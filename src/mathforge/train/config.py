@@ -59,6 +59,9 @@ class StageConfig(BaseModel):
     #   flatten: each batch of batch_size samples is concatenated into one row (no bins)
     packing: bool = True
     packing_strategy: Literal["bfd", "flatten"] = "bfd"
+    # None: with packing, mathforge's per-sample SDPA (mathforge.train.attention), else the model's default.
+    # On GPUs with flash-attn installed, "flash_attention_2" is the fastest choice for packed rows.
+    attn_implementation: str | None = None
     gradient_checkpointing: bool = False
     bf16: bool | Literal["auto"] = "auto"  # auto: on when a CUDA GPU with bf16 support is present
     lora: LoraConfig | None = None
@@ -114,8 +117,15 @@ def load_recipe(source: str | Path | dict | TrainRecipe) -> TrainRecipe:
     if not path.exists():
         raise DataError("recipe not found", path)
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if isinstance(raw, dict) and "train" in raw and "stages" not in raw:  # a `mathforge run` recipe section
-        raw = raw["train"]
+    if isinstance(raw, dict) and "stages" not in raw:  # a `mathforge run` pipeline: use its train step
+        steps = [s["train"] for s in raw.get("steps") or [] if isinstance(s, dict) and "train" in s]
+        if "train" in raw:
+            steps = [raw["train"]]
+        if len(steps) != 1:
+            raise DataError(
+                f"expected a training recipe or a pipeline with one train step, found {len(steps)}", path
+            )
+        raw = steps[0]
     if not isinstance(raw, dict):
         raise DataError("a training recipe must be a mapping", path)
     try:

@@ -18,6 +18,7 @@ import os
 import time
 from pathlib import Path
 
+from mathforge.train.attention import register_packed_sdpa
 from mathforge.train.config import StageConfig, TrainRecipe, load_recipe
 from mathforge.train.data import load_pairs
 from mathforge.train.masking import IGNORE, encode_example
@@ -125,21 +126,23 @@ def sft_config(stage: StageConfig, out_dir: Path):
     )
 
 
-def run_stage(
+def build_trainer(
     stage: StageConfig, model_path: str | Path, out_dir: str | Path, callbacks: list | None = None
-) -> Path:
-    """Fine-tune ``model_path`` on the stage's data; write the checkpoint and ``train_summary.json``."""
+):
+    """The configured TRL ``SFTTrainer`` for a stage, plus the tokenizer and dataset counts."""
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     rows, stats = encode_dataset(tokenizer, stage)
-    args = sft_config(stage, out_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype="auto")
+    args = sft_config(stage, Path(out_dir))
+    attn = stage.attn_implementation
+    if attn is None and stage.packing:
+        attn = register_packed_sdpa()  # per-sample attention: no wasted L x L work on packed rows
+    model = AutoModelForCausalLM.from_pretrained(
+        model_path, dtype="auto", **({"attn_implementation": attn} if attn else {})
+    )
     peft_config = None
     if stage.lora is not None:
         from peft import LoraConfig
@@ -159,7 +162,19 @@ def run_stage(
         peft_config=peft_config,
         callbacks=callbacks,
     )
-    last = get_last_checkpoint(str(out_dir)) if out_dir.exists() else None
+    return trainer, tokenizer, stats
+
+
+def run_stage(
+    stage: StageConfig, model_path: str | Path, out_dir: str | Path, callbacks: list | None = None
+) -> Path:
+    """Fine-tune ``model_path`` on the stage's data; write the checkpoint and ``train_summary.json``."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trainer, tokenizer, stats = build_trainer(stage, model_path, out_dir, callbacks)
+    last = get_last_checkpoint(str(out_dir))
     if last:
         log.warning("stage %r: resuming from %s", stage.name, last)
     started = time.perf_counter()

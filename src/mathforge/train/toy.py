@@ -163,3 +163,38 @@ def cached_toy_tir_model(cache_root: str | Path, n: int = 30, seed: int = 0) -> 
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)  # atomic: a reader never sees a half-written model
     return final
+
+
+def write_toy_recipe_inputs(out_dir: str | Path, n: int = 200, seed: int = 0) -> Path:
+    """Data and base model for ``recipes/tiny-two-stage.yaml``: ``cot.jsonl`` (question + CoT solution),
+    ``code.jsonl`` (question + ToRA solution) and ``base/`` (tiny random Llama)."""
+    from mathforge.train.init_model import init_model
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = toy_tir_examples(n, seed)
+    cot = []
+    for r in rows:
+        a, rest = r["question"].removeprefix("What is ").removesuffix("?").split(" * ")
+        b, c = rest.split(" + ")
+        product = int(a) * int(b)
+        cot.append(
+            {
+                "question": r["question"],
+                "solution": f"{a} * {b} = {product}. {product} + {c} = {r['answer']}. "
+                f"The answer is \\boxed{{{r['answer']}}}.",
+            }
+        )
+    (out / "cot.jsonl").write_text("".join(json.dumps(r) + "\n" for r in cot))
+    (out / "code.jsonl").write_text(
+        "".join(json.dumps({"question": r["question"], "solution": r["solution"]}) + "\n" for r in rows)
+    )
+    texts = [r["prompt"] + r["completion"] for r in rows] + [c["solution"] for c in cot]
+    init_model(out / "base", "tiny", texts=texts, vocab_size=512, seed=seed)
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(write_toy_recipe_inputs(sys.argv[1] if len(sys.argv) > 1 else "runs/tiny"))
