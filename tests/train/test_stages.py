@@ -238,3 +238,23 @@ def test_truncation_is_counted_and_warned(tmp_path, make_stage, micro_base, tir_
     s = _summary(out)
     assert s["truncated"] == 16 and s["samples"] == 16
     assert any("16 of 16 samples longer than max_length=40" in r.getMessage() for r in caplog.records)
+
+
+def test_gradient_checkpointing_and_flatten_packing_train(tmp_path, make_stage, micro_base, tir_jsonl):
+    """The memory-saving option runs through TRL and gives the same first-step loss as without it."""
+    from mathforge.train import train
+
+    def first_loss(name, **kw):
+        [out] = train(
+            {
+                "output_dir": str(tmp_path / name),
+                "base_model": str(micro_base),
+                "stages": [make_stage(tir_jsonl, max_steps=2, packing_strategy="flatten", **kw)],
+            }
+        )
+        return _summary(out)["loss_curve"][0]["loss"], _summary(out)["config"]["gradient_checkpointing"]
+
+    plain, off = first_loss("plain")
+    checkpointed, on = first_loss("ckpt", gradient_checkpointing=True)
+    assert on and not off
+    assert abs(plain - checkpointed) < 1e-4
