@@ -147,6 +147,9 @@ class Demo:
             seed=c.seed,
             prompt_format="plain",
             solution_format="tora",
+            # no packing: without flash-attention a packed batch is one long row whose attention cost is
+            # quadratic in batch x length; padding short rows is far cheaper on a CPU
+            packing=False,
         )
 
     def runs(self) -> list[ModelRun]:
