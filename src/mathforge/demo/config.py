@@ -23,11 +23,11 @@ class DemoConfig:
         )
     )
     vocab_size: int = 512
-    batch_size: int = 32
-    lr: float = 2e-3
-    steps_cot: int = 250  # model (a), which is also stage 1 of model (c)
+    batch_size: int = 64
+    lr: float = 1e-3
+    steps_cot: int = 100  # model (a), which is also stage 1 of model (c)
     steps_code: int = 300  # model (b): code-nested from scratch
-    steps_stage2: int = 150  # stage 2 of (c), one run per augmentation size
+    steps_stage2: int = 300  # stage 2 of (c), one run per augmentation size
     eval_batch: int = 50
     max_tokens_cot: int = 256  # longest CoT solution is ~230 tokens
     max_tokens_code: int = 96  # one program (~60 tokens) per round
