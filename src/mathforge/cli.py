@@ -39,14 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mathforge {_version()}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    for verb, module_name in VERBS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:  # a stage not installed/implemented yet
-            if exc.name and exc.name.startswith("mathforge"):
-                continue
-            raise
-        module.add_parser(sub)
+    for module_name in VERBS.values():
+        importlib.import_module(module_name).add_parser(sub)
     return parser
 
 

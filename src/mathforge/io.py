@@ -18,8 +18,13 @@ from typing import Any
 class DataError(ValueError):
     """Bad input, with the file, line and field it was found at."""
 
-    def __init__(self, message: str, path: str | os.PathLike | None = None, line: int | None = None,
-                 field: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        path: str | os.PathLike | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ):
         self.path, self.line, self.field = (str(path) if path is not None else None), line, field
         where = []
         if path is not None:
@@ -86,7 +91,9 @@ class JsonlAppender:
     >>> out.write(row)      # flushed (and fsynced if ``fsync=True``) before returning
     """
 
-    def __init__(self, path: str | os.PathLike, key: Callable[[dict], Any] | None = None, fsync: bool = False):
+    def __init__(
+        self, path: str | os.PathLike, key: Callable[[dict], Any] | None = None, fsync: bool = False
+    ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.key = key
@@ -194,8 +201,9 @@ def progress(description: str, total: int | None, unit: str = "it", disable: boo
         TimeRemainingColumn(),
         TextColumn("{task.fields[extra]}"),
     ]
-    with Progress(*columns, disable=disable or bool(os.environ.get("MATHFORGE_NO_PROGRESS")),
-                  transient=False) as bar:
+    with Progress(
+        *columns, disable=disable or bool(os.environ.get("MATHFORGE_NO_PROGRESS")), transient=False
+    ) as bar:
         task = bar.add_task(description, total=total, extra="")
 
         def advance(n: int = 1, extra: str | None = None) -> None:

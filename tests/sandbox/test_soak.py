@@ -110,7 +110,11 @@ def test_soak_10k_mixed_executions_leak_nothing():
     # max_concurrent=4: children stuck until their time limit should not hold the others back
     with Sandbox(workers=2, timeout=2.0, memory=1 << 30, max_concurrent=4) as sb:
         sb.run_many(["print(1)"] * 4)  # warm: first forks allocate the zygotes' bookkeeping
-        before = _snapshot(sb)
+        # a run is answered before its child is killed and reaped: the baseline waits for that
+        deadline = time.monotonic() + 15
+        while any((before := _snapshot(sb))["zygote_children"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(before["zygote_children"]), before
         statuses: Counter = Counter()
         failures: list = []
         lock = threading.Lock()
@@ -140,5 +144,5 @@ def test_soak_10k_mixed_executions_leak_nothing():
         deadline = time.monotonic() + 15  # closed sessions are killed and reaped asynchronously
         while (after := _snapshot(sb)) != before and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert after == before
+        assert after == before, [s["live"] for s in sb.stats()]
         assert statuses["timeout"] > 100 and statuses["killed"] > 100 and statuses["memory"] > 50

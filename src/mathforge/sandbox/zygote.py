@@ -239,6 +239,12 @@ class Zygote:
             stats["temp_dirs"] = len(os.listdir(self.base))
             stats["fds"] = len(os.listdir("/proc/self/fd"))
             stats["huge_mib"] = huge_resident_mib()
+            now = time.monotonic()
+            stats["live"] = [  # for diagnosing a child that outlives its request
+                {"pid": c.pid, "kind": c.kind, "killed_for": c.killed_for, "eof": c.eof,
+                 "owes_reply": c.req is not None, "age": round(now - c.started, 3)}
+                for c in self.children.values()
+            ]  # fmt: skip
             self.parent.send({"id": rid, "pong": True, **stats})
 
     def _reply(self, rid, result: dict, duration: float, alive: bool) -> None:
