@@ -39,6 +39,9 @@ def run(args) -> int:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the demo draws its own progress; no per-shard bars
     from mathforge.demo.config import FULL, QUICK
     from mathforge.demo.pipeline import Demo
 

@@ -17,6 +17,7 @@ Layout of ``out``::
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,35 +175,44 @@ class Demo:
 
         return (self.out / "train" / run.stages[-1]["name"] / SUMMARY).exists()
 
-    def train(self, run: ModelRun) -> Path:
-        from mathforge.train import train
-
-        recipe = {
-            "output_dir": str(self.out / "train"),
-            "base_model": str(self.out / "base"),
-            "stages": run.stages,
-        }
-        return train(recipe)[-1]
-
     def eval_done(self, run: ModelRun) -> bool:
         return (self.out / "eval" / run.key / "metrics.json").exists()
 
-    def evaluate(self, run: ModelRun) -> dict:
-        from mathforge.evaluate import evaluate
-
+    def eval_kwargs(self, run: ModelRun) -> dict:
+        """Keyword arguments of :func:`mathforge.evaluate.evaluate` for one model run."""
         c = self.cfg
-        model = self.out / "train" / run.stages[-1]["name"]
-        return evaluate(
-            model=str(model),
+        return dict(
+            model=str(self.out / "train" / run.stages[-1]["name"]),
             data=str(self.out / "data" / "test.jsonl"),
             mode=run.mode,
             max_rounds=c.max_rounds,
-            out=self.out / "eval" / run.key,
+            out=str(self.out / "eval" / run.key),
             batch_size=c.eval_batch,
             max_tokens=c.max_tokens_cot if run.mode == "cot" else c.max_tokens_code,
             workers=c.threads,
             seed=c.seed,
         )
+
+    def job(self, run: ModelRun) -> dict:
+        """One worker job (plain data): train the run's stages, then evaluate it."""
+        recipe = {
+            "output_dir": str(self.out / "train"),
+            "base_model": str(self.out / "base"),
+            "stages": run.stages,
+        }
+        logs = self.out / "logs"
+        return {
+            "recipe": recipe,
+            "evaluate": self.eval_kwargs(run),
+            "log": str(logs / f"{run.key}.log"),
+            "progress": str(logs / f"{run.key}.progress.json"),
+        }
+
+    @staticmethod
+    def depends_on(run: ModelRun, runs: list[ModelRun]) -> list[str]:
+        """Runs whose final stage is an earlier stage of ``run`` (model (c) continues model (a))."""
+        earlier = {s["name"] for s in run.stages[:-1]}
+        return [r.key for r in runs if r is not run and r.stages[-1]["name"] in earlier]
 
     # ---------------------------------------------------------------- driver
     def prepare(self) -> None:
@@ -212,34 +222,93 @@ class Demo:
         self._stage(2, 2, "base model", self.build_base, (self.out / "base" / "init_info.json").exists())
 
     def run(self) -> dict:
-        import torch
-
         from mathforge.demo.report import write_report
 
-        torch.set_num_threads(self.cfg.threads)
-        torch.use_deterministic_algorithms(True)
         self.out.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         runs = self.runs()
-        n = 2 + 2 * len(runs) + 1
+        n = 4
         self._stage(1, n, "data", self.build_data, self.data_done())
         self._stage(2, n, "base model", self.build_base, (self.out / "base" / "init_info.json").exists())
-        i = 2
-        for run in runs:
-            i += 1
-            self._stage(i, n, f"train {run.label}", lambda r=run: self.train(r), self.train_done(run))
-            i += 1
-            self._stage(
-                i,
-                n,
-                f"evaluate {run.label} ({run.mode})",
-                lambda r=run: self.evaluate(r),
-                self.eval_done(run),
-            )
+        self.console.rule(
+            f"[bold][3/{n}] train and evaluate {len(runs)} models, {self.cfg.parallel} at a time"
+        )
+        self.run_models(runs)  # records a train and an evaluate timing per model
         results = self.collect(runs)
         results["wall_seconds_this_run"] = round(time.perf_counter() - started, 1)
         self._stage(n, n, "report", lambda: write_report(self.out, results, self.console), False)
         return results
+
+    def run_models(self, runs: list[ModelRun]) -> None:
+        """Train and evaluate every run, ``cfg.parallel`` at a time, each after the runs it continues."""
+        import multiprocessing as mp
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from mathforge.demo.workers import init_worker, read_progress, run_job
+
+        done, todo = set(), []
+        for run in runs:
+            if self.train_done(run) and self.eval_done(run):
+                done.add(run.key)
+                for name in (self.train_name(run), self.eval_name(run)):
+                    self.timings.setdefault(name, {"seconds": None})["skipped"] = True
+                self.console.print(f"[dim]{run.label}: trained and evaluated before, skipped[/dim]")
+            else:
+                todo.append(run)
+        if not todo:
+            return
+        columns = [
+            TextColumn("{task.description:<34}"), BarColumn(), TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+        ]  # fmt: skip
+        ctx = mp.get_context("spawn")  # a fresh interpreter per worker: no inherited torch threads or locks
+        workers = max(1, min(self.cfg.parallel, len(todo)))
+        with (
+            Progress(*columns, console=self.console, disable=bool(os.environ.get("MATHFORGE_NO_PROGRESS"))) as bar,
+            ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker, initargs=(self.cfg.threads,)) as pool,
+        ):  # fmt: skip
+            running: dict = {}  # future -> (run, task id, job)
+            while todo or running:
+                for run in list(todo):
+                    if len(running) < workers and all(d in done for d in self.depends_on(run, runs)):
+                        todo.remove(run)
+                        job = self.job(run)
+                        Path(job["progress"]).unlink(missing_ok=True)
+                        task = bar.add_task(run.label, total=None, status="starting")
+                        running[pool.submit(run_job, job)] = (run, task, job)
+                finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                for task, job in ((t, j) for _run, t, j in running.values()):
+                    p = read_progress(Path(job["progress"]))
+                    if p.get("phase", "").startswith("train"):
+                        loss = f" loss {p['loss']:.3f}" if p.get("loss") is not None else ""
+                        status = f"{p['phase']} {p['step']}/{p['total']}{loss}"
+                        bar.update(task, completed=p["step"], total=p["total"], status=status)
+                    elif p:
+                        bar.update(task, status=p["phase"])
+                for fut in finished:
+                    run, task, job = running.pop(fut)
+                    try:
+                        timings = fut.result()
+                    except Exception as exc:
+                        raise RuntimeError(f"{run.label} failed: {exc} (log: {job['log']})") from exc
+                    bar.update(task, status="[green]done", completed=1, total=1)
+                    for phase, name in (("train", self.train_name(run)), ("evaluate", self.eval_name(run))):
+                        self.timings[name] = {
+                            **timings.get(phase, {"seconds": None}),
+                            "skipped": phase not in timings,
+                        }
+                    write_json(self.out / "timings.json", self.timings)
+                    done.add(run.key)
+
+    @staticmethod
+    def train_name(run: ModelRun) -> str:
+        return f"train {run.label}"
+
+    @staticmethod
+    def eval_name(run: ModelRun) -> str:
+        return f"evaluate {run.label} ({run.mode})"
 
     def collect(self, runs: list[ModelRun]) -> dict:
         models = []

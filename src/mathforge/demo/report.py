@@ -84,8 +84,9 @@ def render_markdown(r: dict) -> str:
         "",
         "## Timings",
         "",
-        "CPU seconds (this process and its children) depend much less than wall seconds on "
-        "other jobs sharing the machine.",
+        f"Models train and are evaluated in {cfg['parallel']} worker processes at once, so the stages' wall "
+        "seconds overlap and add up to more than the wall time. CPU seconds (of the process doing the stage) "
+        "depend much less than wall seconds on other jobs sharing the machine.",
         "",
         "| stage | wall s | CPU s |",
         "| --- | ---: | ---: |",
@@ -100,7 +101,7 @@ def render_markdown(r: dict) -> str:
         "",
         f"Wall time of this invocation: {r['wall_seconds_this_run']} s (stages already done were skipped). "
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average at the end "
-        f"{_load()}, {cfg['threads']} torch threads, Python {platform.python_version()}.",
+        f"{_load()}, {cfg['parallel']} worker processes x {cfg['threads']} torch thread(s), Python {platform.python_version()}.",
         "",
         "## Settings",
         "",
@@ -108,7 +109,8 @@ def render_markdown(r: dict) -> str:
         f"model {cfg['model']} with a {cfg['vocab_size']}-token BPE vocabulary; batch {cfg['batch_size']}, "
         f"lr {cfg['lr']}; steps: CoT {cfg['steps_cot']}, code from scratch {cfg['steps_code']}, stage 2 "
         f"{cfg['steps_stage2']}; evaluation greedy, at most {cfg['max_rounds']} executions.",
-        "Same seed, same numbers: torch runs deterministic algorithms on a fixed thread count.",
+        "Same seed, same numbers: each worker runs torch on one thread, so every reduction has a fixed "
+        "order and what runs beside a model does not change it.",
         "",
     ]
     return "\n".join(lines)

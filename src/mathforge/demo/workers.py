@@ -1,0 +1,122 @@
+"""Run the demo's model runs (train, then evaluate) in worker processes, a few at a time.
+
+Why processes and not threads: a model this small gets nothing from a second intra-op thread (its
+matrices are too small for the split to pay), but two independent trainings on two cores finish in the
+time of one. Each worker runs with one thread and deterministic kernels, so a run's numbers are the same
+whatever runs beside it and in whatever order the scheduler starts them.
+
+A worker writes its own log (``OUT/logs/KEY.log``: transformers' and TRL's messages) and a small progress
+file the parent polls to draw one progress bar per running job. Workers die with the parent
+(``PR_SET_PDEATHSIG``), so a killed demo leaves no orphan training behind; what they finished stays on disk
+and the next run skips it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+try:
+    from transformers import TrainerCallback
+except ImportError:  # pragma: no cover - transformers is a dependency; keeps `import` cheap in tooling
+    TrainerCallback = object  # type: ignore[misc,assignment]
+
+
+def write_progress(path: Path, **fields) -> None:
+    """Atomically replace the progress file (the parent may read it at any moment)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(fields))
+    os.replace(tmp, path)
+
+
+def read_progress(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+class ProgressFile(TrainerCallback):
+    """Trainer callback: step, total steps and last logged loss of the current stage, every few steps."""
+
+    def __init__(self, path: Path, stage: str, every: int = 5):
+        self.path, self.stage, self.every, self.loss = path, stage, every, None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.loss = float(logs["loss"])
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step % self.every == 0 or state.global_step == state.max_steps:
+            write_progress(
+                self.path, phase=f"train {self.stage}", step=state.global_step, total=state.max_steps,
+                loss=self.loss,
+            )  # fmt: skip
+
+
+def init_worker(threads: int) -> None:
+    """Process initializer: a fixed torch thread count, quiet libraries, death with the parent."""
+    import signal
+
+    os.environ["MATHFORGE_NO_PROGRESS"] = "1"  # no tqdm/rich bars from inside a worker
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        from mathforge.sandbox.isolation import PR_SET_PDEATHSIG, prctl
+
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except Exception:  # not Linux: a killed parent leaves the worker to finish its job
+        pass
+    import torch
+
+    # One intra-op thread makes every CPU kernel's reduction order fixed, so runs repeat bit for bit.
+    # (torch.use_deterministic_algorithms is not used: it also fills every new tensor with NaN, which on
+    # a CPU doubled the step time through page faults, and it changes nothing a single thread does.)
+    torch.set_num_threads(threads)
+
+
+def run_job(job: dict) -> dict:
+    """Train every stage of one model run (finished stages are skipped), then evaluate it.
+
+    ``job`` holds plain data: ``recipe`` (a train recipe dict), ``evaluate`` (keyword arguments of
+    :func:`mathforge.evaluate.evaluate`) and the paths of its ``log`` and ``progress`` files. Returns the
+    wall and CPU seconds of each phase.
+    """
+    import logging
+    import sys
+
+    log_path, progress = Path(job["log"]), Path(job["progress"])
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a", buffering=1) as log_file:
+        os.dup2(log_file.fileno(), 1)  # C-level output (warnings printed by libraries) goes there too
+        os.dup2(log_file.fileno(), 2)
+        sys.stdout = sys.stderr = log_file
+        logging.basicConfig(stream=log_file, level=logging.WARNING, force=True)
+        from mathforge.evaluate import evaluate
+        from mathforge.train import SUMMARY, train
+
+        timings = {}
+        out_dir = Path(job["recipe"]["output_dir"])
+        last_stage = job["recipe"]["stages"][-1]["name"]
+        if not (out_dir / last_stage / SUMMARY).exists():
+            started, cpu0 = time.perf_counter(), time.process_time()
+            for i, stage in enumerate(job["recipe"]["stages"]):  # one call per stage: one callback each
+                recipe = dict(job["recipe"], stages=job["recipe"]["stages"][: i + 1])
+                train(recipe, callbacks=[ProgressFile(progress, stage["name"])])
+            timings["train"] = {
+                "seconds": round(time.perf_counter() - started, 2),
+                "cpu_seconds": round(time.process_time() - cpu0, 2),
+            }
+        metrics_file = Path(job["evaluate"]["out"]) / "metrics.json"
+        if not metrics_file.exists():
+            write_progress(progress, phase="evaluate", step=0, total=0, loss=None)
+            started, cpu0 = time.perf_counter(), time.process_time()
+            evaluate(**job["evaluate"])
+            timings["evaluate"] = {
+                "seconds": round(time.perf_counter() - started, 2),
+                "cpu_seconds": round(time.process_time() - cpu0, 2),
+            }
+        sys.stdout.flush()
+    return timings

@@ -1,0 +1,27 @@
+"""The demo's model runs and their scheduling order (what may train in parallel, what must wait)."""
+
+from __future__ import annotations
+
+from mathforge.demo import QUICK
+from mathforge.demo.pipeline import Demo
+
+
+def test_two_stage_runs_wait_for_the_cot_run_and_nothing_else(tmp_path):
+    demo = Demo(tmp_path, QUICK)
+    runs = demo.runs()
+    keys = [r.key for r in runs]
+    assert keys[:3] == ["a", "c", "b"]  # the headline pair first
+    deps = {r.key: Demo.depends_on(r, runs) for r in runs}
+    assert deps["a"] == [] and deps["b"] == []  # CoT and code-from-scratch can train side by side
+    assert all(deps[k] == ["a"] for k in keys if k.startswith("c"))  # stage 1 of (c) is model (a)
+
+
+def test_a_job_is_plain_data_that_continues_the_cot_checkpoint(tmp_path):
+    demo = Demo(tmp_path, QUICK)
+    run = next(r for r in demo.runs() if r.key == "c")
+    job = demo.job(run)
+    names = [s["name"] for s in job["recipe"]["stages"]]
+    assert names == ["cot", f"code-after-cot-x{max(QUICK.aug_copies)}"]
+    assert job["recipe"]["base_model"] == str(tmp_path / "base")
+    assert job["evaluate"]["mode"] == "tir" and job["evaluate"]["model"].endswith(names[-1])
+    assert job["log"] != job["progress"] and job["log"].startswith(str(tmp_path / "logs"))
