@@ -30,7 +30,11 @@ OPS: dict[str, tuple[str, tuple[str, ...]]] = {
 NAMES = ("Ann", "Eva", "Mia", "Zoe", "Ivy", "Amy")
 OBJECTS = ("pens", "cards", "coins", "beads", "stamps", "shells")
 
-# Operand ranges. Training never sees a number from the held-out ranges.
+# Operand ranges. Training never sees a number from the held-out ranges. Caveat, measured: training
+# 4-digit numbers never start with 7-9 while 3-digit ones do, so a model can learn "starts with 7-9 -> 3
+# digits" and drop the last digit of held-out operands (model (b)'s typical error). Holding out an inner band
+# (7500-8499, training on the rest of 100-9999) removes that shortcut, but with the same budgets the
+# two-stage model then scored 0 (its stage 2 stalled at loss 0.3), so the band stays here until re-tuned.
 TRAIN_RANGE = (100, 6999)
 TEST_RANGE = (7000, 9999)
 MUL_RANGE = (2, 9)  # one-digit multipliers keep the digit-by-digit CoT short; the amount stays 3-6 digits
