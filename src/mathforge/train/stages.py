@@ -84,6 +84,13 @@ def encode_dataset(tokenizer, stage: StageConfig) -> tuple[list[dict], dict]:
     return rows, stats
 
 
+def _checkpointing_arg() -> str:
+    from trl import SFTConfig
+
+    fields = getattr(SFTConfig, "__dataclass_fields__", {})
+    return "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
+
+
 def sft_config(stage: StageConfig, out_dir: Path):
     """The TRL ``SFTConfig`` for a stage (the one place recipe fields map onto TRL/transformers)."""
     import torch
@@ -93,6 +100,7 @@ def sft_config(stage: StageConfig, out_dir: Path):
     if bf16 == "auto":
         bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     bfd = stage.packing and stage.packing_strategy == "bfd"
+    checkpointing_arg = _checkpointing_arg()
     return SFTConfig(
         output_dir=str(out_dir),
         num_train_epochs=stage.epochs,
@@ -110,7 +118,8 @@ def sft_config(stage: StageConfig, out_dir: Path):
         seed=stage.seed,
         data_seed=stage.seed,
         bf16=bool(bf16),
-        gradient_checkpointing=stage.gradient_checkpointing,
+        # transformers 5 renamed the option (the old name still works, with a FutureWarning)
+        **{checkpointing_arg: stage.gradient_checkpointing},
         # rows arrive tokenized, masked and truncated (encode_dataset): TRL only packs/batches them
         max_length=stage.max_length if bfd else None,
         packing=bfd,
