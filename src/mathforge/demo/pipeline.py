@@ -279,14 +279,8 @@ class Demo:
                         task = bar.add_task(run.label, total=None, status="starting")
                         running[pool.submit(run_job, job)] = (run, task, job)
                 finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-                for task, job in ((t, j) for _run, t, j in running.values()):
-                    p = read_progress(Path(job["progress"]))
-                    if p.get("phase", "").startswith("train"):
-                        loss = f" loss {p['loss']:.3f}" if p.get("loss") is not None else ""
-                        status = f"{p['phase']} {p['step']}/{p['total']}{loss}"
-                        bar.update(task, completed=p["step"], total=p["total"], status=status)
-                    elif p:
-                        bar.update(task, status=p["phase"])
+                for _run, task, job in running.values():
+                    _show_progress(bar, task, read_progress(Path(job["progress"])))
                 for fut in finished:
                     run, task, job = running.pop(fut)
                     try:
@@ -342,6 +336,17 @@ class Demo:
             "gap_points": round(gap, 1),
             "timings": self.timings,
         }
+
+
+def _show_progress(bar, task, p: dict) -> None:
+    """One worker's progress file as its bar: steps of the stage in training, or the phase it is in."""
+    if p.get("phase", "").startswith("train"):
+        loss = f" loss {p['loss']:.3f}" if p.get("loss") is not None else ""
+        bar.update(
+            task, completed=p["step"], total=p["total"], status=f"{p['phase']} {p['step']}/{p['total']}{loss}"
+        )
+    elif p:
+        bar.update(task, status=p["phase"])
 
 
 def _cpu_seconds() -> float:
