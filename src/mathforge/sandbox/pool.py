@@ -363,7 +363,8 @@ class Sandbox:
         return z
 
     def stats(self) -> list[dict]:
-        """Per zygote: live children, sessions, queued runs, leftover temp dirs, open fds (after reaping)."""
+        """Per zygote: live children (and ``live``, one record each), sessions, queued runs, leftover temp dirs,
+        open fds (after reaping)."""
         replies = [self._zygote(i).request({"op": "ping"}).result() for i in range(len(self._zygotes))]
         return [{k: v for k, v in r.items() if k not in ("id", "pong")} for r in replies]
 
