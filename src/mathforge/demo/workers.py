@@ -2,8 +2,8 @@
 
 Why processes and not threads: a model this small gets nothing from a second intra-op thread (its
 matrices are too small for the split to pay), but two independent trainings on two cores finish in the
-time of one. Each worker runs with one thread and deterministic kernels, so a run's numbers are the same
-whatever runs beside it and in whatever order the scheduler starts them.
+time of one. Each worker runs torch on one thread, so every reduction has a fixed order and a run's
+numbers are the same whatever runs beside it and in whatever order the scheduler starts them.
 
 A worker writes its own log (``OUT/logs/KEY.log``: transformers' and TRL's messages) and a small progress
 file the parent polls to draw one progress bar per running job. Workers die with the parent
@@ -16,12 +16,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
-try:
-    from transformers import TrainerCallback
-except ImportError:  # pragma: no cover - transformers is a dependency; keeps `import` cheap in tooling
-    TrainerCallback = object  # type: ignore[misc,assignment]
+from transformers import TrainerCallback
 
 
 def write_progress(path: Path, **fields) -> None:
@@ -39,10 +37,10 @@ def read_progress(path: Path) -> dict:
 
 
 class ProgressFile(TrainerCallback):
-    """Trainer callback: step, total steps and last logged loss of the current stage, every few steps."""
+    """Trainer callback: stage (its output folder's name), step, total steps and last logged loss."""
 
-    def __init__(self, path: Path, stage: str, every: int = 5):
-        self.path, self.stage, self.every, self.loss = path, stage, every, None
+    def __init__(self, path: Path, every: int = 5):
+        self.path, self.every, self.loss = path, every, None
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
@@ -51,7 +49,7 @@ class ProgressFile(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step % self.every == 0 or state.global_step == state.max_steps:
             write_progress(
-                self.path, phase=f"train {self.stage}", step=state.global_step, total=state.max_steps,
+                self.path, phase=f"train {Path(args.output_dir).name}", step=state.global_step, total=state.max_steps,
                 loss=self.loss,
             )  # fmt: skip
 
@@ -77,6 +75,16 @@ def init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+@contextmanager
+def _timed(timings: dict, phase: str):
+    started, cpu0 = time.perf_counter(), time.process_time()
+    yield
+    timings[phase] = {
+        "seconds": round(time.perf_counter() - started, 2),
+        "cpu_seconds": round(time.process_time() - cpu0, 2),
+    }
+
+
 def run_job(job: dict) -> dict:
     """Train every stage of one model run (finished stages are skipped), then evaluate it.
 
@@ -99,24 +107,12 @@ def run_job(job: dict) -> dict:
 
         timings = {}
         out_dir = Path(job["recipe"]["output_dir"])
-        last_stage = job["recipe"]["stages"][-1]["name"]
-        if not (out_dir / last_stage / SUMMARY).exists():
-            started, cpu0 = time.perf_counter(), time.process_time()
-            for i, stage in enumerate(job["recipe"]["stages"]):  # one call per stage: one callback each
-                recipe = dict(job["recipe"], stages=job["recipe"]["stages"][: i + 1])
-                train(recipe, callbacks=[ProgressFile(progress, stage["name"])])
-            timings["train"] = {
-                "seconds": round(time.perf_counter() - started, 2),
-                "cpu_seconds": round(time.process_time() - cpu0, 2),
-            }
-        metrics_file = Path(job["evaluate"]["out"]) / "metrics.json"
-        if not metrics_file.exists():
+        if not (out_dir / job["recipe"]["stages"][-1]["name"] / SUMMARY).exists():
+            with _timed(timings, "train"):
+                train(job["recipe"], callbacks=[ProgressFile(progress)])  # finished stages are skipped
+        if not (Path(job["evaluate"]["out"]) / "metrics.json").exists():
             write_progress(progress, phase="evaluate", step=0, total=0, loss=None)
-            started, cpu0 = time.perf_counter(), time.process_time()
-            evaluate(**job["evaluate"])
-            timings["evaluate"] = {
-                "seconds": round(time.perf_counter() - started, 2),
-                "cpu_seconds": round(time.process_time() - cpu0, 2),
-            }
+            with _timed(timings, "evaluate"):
+                evaluate(**job["evaluate"])
         sys.stdout.flush()
     return timings
