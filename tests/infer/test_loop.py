@@ -217,3 +217,76 @@ def test_has_boxed_answer():
     assert not has_boxed_answer("the boxed answer")
     assert not has_boxed_answer("```python\nprint('\\\\boxed{1}')\n```\n")
     assert not has_boxed_answer("\\boxed{unfinished")
+
+
+def test_batched_driver_starts_a_rows_code_before_the_batch_finishes(scripted, problem, sandbox):
+    """A backend that reports rows as they stop (``early_finish``) gets each program run while it is
+    still generating: here it refuses to return until the interpreter has already run row 0's code."""
+    import threading
+    import time
+
+    ran = threading.Event()
+
+    class Reporting(scripted):
+        early_finish = True
+
+        def generate(self, prompts, params, on_finish=None):
+            outs = super().generate(prompts, params)
+            if on_finish is not None and "```output\n" not in prompts[0]:  # the first round
+                on_finish(0, outs[0][0])
+                self.started_early = ran.wait(10)  # the loop must not need generate() to return first
+            return outs
+
+    script = {
+        "Early?": [CODE.format("print(6 * 7)"), "\\boxed{42}"],
+        "Late?": [CODE.format("print(1 + 1)"), "\\boxed{2}"],
+    }
+    backend = Reporting(script)
+    real_session = sandbox.session
+
+    class Watched:
+        def __init__(self, session):
+            self.session = session
+
+        def run(self, code, **kw):
+            result = self.session.run(code, **kw)
+            if "6 * 7" in code:
+                ran.set()
+            return result
+
+        def close(self):
+            self.session.close()
+
+    sandbox.session = lambda **kw: Watched(real_session(**kw))
+    try:
+        start = time.monotonic()
+        trajs = run_tir(backend, [problem("a", "Early?"), problem("b", "Late?")], sandbox=sandbox,
+                        params=GenParams(max_tokens=64))  # fmt: skip
+    finally:
+        del sandbox.session
+    assert backend.started_early and time.monotonic() - start < 10
+    assert [(t.answer, [e.output for e in t.executions]) for t in trajs] == [("42", ["42"]), ("2", ["2"])]
+
+
+@pytest.mark.parametrize(
+    "completion, executions, expected",
+    [
+        ("Compute.\n" + CODE.format("print(2)"), 0, "print(2)"),  # stopped at the fence: its code
+        ("So \\boxed{2}.\n" + CODE.format("print(2)"), 0, None),  # an answer ends the sample first
+        ("Again.\n" + CODE.format("print(3)"), 4, None),  # max rounds: absorb appends the limit note
+        ("No program here.\n```output", 0, None),  # a fence without a code block
+    ],
+)
+def test_early_code_agrees_with_absorb(completion, executions, expected):
+    from mathforge.infer.steps import Steps
+    from mathforge.infer.trajectory import Execution, Trajectory
+    from mathforge.llm import Completion
+
+    steps = Steps("tir", GenParams(max_tokens=64), max_rounds=4)
+    traj = Trajectory("p", 0, "Question: q\nAnswer:\n", "tir")
+    traj.executions = [Execution("x", "1", "ok", 0.0)] * executions
+    c = Completion(completion, "stop", 5, stop="```output")
+    early = steps.early_code(traj, c)
+    assert traj.text == ""  # early_code does not touch the trajectory
+    assert early == expected
+    assert steps.absorb(traj, c) == expected

@@ -113,3 +113,15 @@ def test_generation_stops_at_the_context_limit(random_llama):
 def test_min_tokens_suppresses_early_eos(backend):
     ((out,),) = backend.generate([PROMPTS[0]], GenParams(max_tokens=15, min_tokens=15))
     assert out.tokens == 15 and out.finish_reason == "length"
+
+
+def test_on_finish_reports_each_stopped_row_once_with_its_final_completion(backend):
+    free = [o[0].text for o in backend.generate(PROMPTS, GenParams(max_tokens=25))]
+    stop = free[0][3:6]
+    params = GenParams(max_tokens=25, stop=(stop,))
+    seen: list[tuple[int, str]] = []
+    outs = backend.generate(PROMPTS, params, on_finish=lambda i, c: seen.append((i, c.text)))
+    stopped = {i for i, (out,) in enumerate(outs) if out.stop == stop}
+    assert stopped and 0 in stopped
+    assert sorted(i for i, _ in seen) == sorted(stopped)  # once each, and only rows that hit the stop
+    assert all(text == outs[i][0].text for i, text in seen)  # what the caller gets at the end

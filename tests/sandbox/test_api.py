@@ -146,8 +146,34 @@ def test_light_cells_run_without_the_heavy_stack_and_heavy_ones_with_it(sandbox)
     assert sandbox.run("import sympy\n" + probe).stdout == "True\n"
     # a dynamic import cannot be seen statically: it goes to the full zygote, still fast and correct
     assert sandbox.run("np = __import__('numpy')\nprint(np.arange(4).sum())").stdout == "6\n"
-    with sandbox.session() as s:  # sessions always get the full stack, whatever they import later
+    with sandbox.session(tier="full") as s:
         assert s.run(probe).stdout == "True\n"
+
+
+def test_auto_session_starts_lean_and_moves_with_its_state_at_the_first_heavy_import():
+    from mathforge.sandbox import Sandbox
+
+    probe = "import sys\nprint('sympy' in sys.modules)"
+    with Sandbox(workers=1, timeout=20) as sb:
+        s = sb.session()
+        assert s.run("import math\nx = math.factorial(5)").ok
+        assert s.run(probe).stdout == "False\n"  # still on the lean zygote
+        r = s.run("from sympy import Rational\ny = Rational(x, 7)\n" + probe)
+        assert (r.status, r.stdout) == ("ok", "True\n")  # moved, and x came along by replay
+        assert s.run("print(x, y)").stdout == "120 120/7\n"
+        assert (s.moved, s.restarts) == (True, 0)  # a move is not a restart
+        s.close()
+        # once most sessions move, new ones start on the full tier (no wasted lean fork)
+        for _ in range(8):
+            with sb.session() as t:
+                t.run("import sympy")
+        with sb.session() as u:
+            assert u.tier == "full"
+            assert u.run(probe).stdout == "True\n"
+        lean = sb.session(tier="lean")  # explicit: stays lean even for a heavy import (slow, still right)
+        assert lean.run("import sympy\nprint(sympy.Integer(2) ** 10)").stdout == "1024\n"
+        assert not lean.moved
+        lean.close()
 
 
 def test_zygote_death_is_survived(sandbox):

@@ -1,8 +1,9 @@
 """Drivers of the tool-integrated loop: batch per round (in-process) or one task per sample (HTTP).
 
-In-process, a model call is the expensive, serial part: all live samples generate together, then all their
-code runs at once (each sample in its own sandbox ``Session``), then the next round; finished samples are
-replaced from the queue right away so the batch stays full. Over HTTP the server batches for us: each
+In-process, a model call is the expensive, serial part: all live samples generate together and each sample's
+code starts in its own sandbox ``Session`` the moment its row reaches the output fence (the backend reports
+rows as they stop, so the interpreter works while the rest of the batch decodes); then the next round.
+Finished samples are replaced from the queue right away so the batch stays full. Over HTTP the server batches for us: each
 sample is an asyncio task that advances on its own, so one slow program or long generation holds no one else.
 """
 
@@ -99,23 +100,32 @@ def _run_batched(backend, steps: Steps, trajs, sandbox, on_done, batch_size: int
             if params.seed is not None:
                 params = params.with_(seed=params.seed + calls)
             calls += 1
+            # a row that stops at the output fence starts its code at once, while the batch decodes on
+            early: dict[int, tuple[str, Future]] = {}
+
+            def start_early(i: int, c, batch=active, early=early) -> None:
+                code = steps.early_code(batch[i], c)
+                if code is not None:
+                    early[i] = (code, pool.submit(_execute, sessions[id(batch[i])], code))
+
+            kwargs = {"on_finish": start_early} if getattr(backend, "early_finish", False) else {}
             start = time.perf_counter()
-            outs = backend.generate(prompts, params)
+            outs = backend.generate(prompts, params, **kwargs)
             share = (time.perf_counter() - start) / len(active)
-            todo: list[tuple[Trajectory, str]] = []
-            for t, out in zip(active, outs, strict=True):
+            todo: list[tuple[Trajectory, str, Future]] = []
+            for i, (t, out) in enumerate(zip(active, outs, strict=True)):
                 t.gen_seconds += share
                 code = steps.absorb(t, out[0])
-                if code is not None:
-                    todo.append((t, code))
-
-            # run every sample's code at once: sessions are separate processes
-            def execute(item):
-                t, code = item
-                return sessions[id(t)].result().run(code)
-
-            for (t, code), result in zip(todo, pool.map(execute, todo), strict=True):
-                steps.add_execution(t, code, result)
+                started = early.pop(i, None)
+                if started is not None and started[0] == code:
+                    todo.append((t, code, started[1]))
+                    continue
+                if started is not None:  # early_code and absorb disagree (a bug): let it finish, unused
+                    started[1].result()
+                if code is not None:  # not started early (e.g. EOS right after a code block): run it now
+                    todo.append((t, code, pool.submit(_execute, sessions[id(t)], code)))
+            for t, code, future in todo:
+                steps.add_execution(t, code, future.result())
             still = []
             for t in active:
                 if t.done:
@@ -129,6 +139,10 @@ def _run_batched(backend, steps: Steps, trajs, sandbox, on_done, batch_size: int
         for future in sessions.values():
             _close(future)
         pool.shutdown(wait=True)
+
+
+def _execute(session: Future, code: str):
+    return session.result().run(code)
 
 
 def _open_session(sandbox):

@@ -89,6 +89,19 @@ class Steps:
             return self._finish(traj, "max_rounds")
         return code
 
+    def early_code(self, traj: Trajectory, c: Completion) -> str | None:
+        """The code ``absorb(traj, c)`` will return when ``c`` stopped at the output fence, without
+        changing ``traj`` (so the caller may start it before the rest of the batch is generated);
+        None in every other case, which ``absorb`` then handles as usual."""
+        stop = self.fmt.stop
+        if self.mode == "cot" or c.stop != stop:
+            return None
+        if self.mode == "tir" and (
+            has_boxed_answer(c.text, self.fmt) or len(traj.executions) >= self.max_rounds
+        ):
+            return None
+        return last_code((traj.text + c.text)[: -len(stop)], self.fmt)
+
     def add_execution(self, traj: Trajectory, code: str, result) -> None:
         """Record an ``ExecResult`` and append the output block the model will read."""
         from mathforge.infer.trajectory import Execution

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from mathforge.llm.base import Backend, Completion, GenParams, cut_at_stop
+from mathforge.llm.prefix_cache import KeptBatch, KeptRow, build_inputs, match
 
 
 class HFBackend(Backend):
     """Any ``from_pretrained`` path (or an already loaded ``model`` + ``tokenizer``).
 
     Prompts are sorted by length and generated ``batch_size`` sequences at a time with left padding, so
-    one long prompt does not pad a whole batch of short ones. Stop strings use transformers' own
-    ``stop_strings`` criterion, which stops each sequence of a batch on its own.
+    one long prompt does not pad a whole batch of short ones. Stop strings stop each row of a batch on its
+    own. With ``prefix_cache`` (default) a prompt that extends a prompt + completion of the previous call
+    (the next round of a tool-integrated sample) is continued from that call's KV cache: only its new
+    tokens are encoded (see ``mathforge.llm.prefix_cache``); the cache is held until the next call.
     """
 
     concurrent = False
@@ -28,6 +33,7 @@ class HFBackend(Backend):
         model=None,
         tokenizer=None,
         num_threads: int | None = None,
+        prefix_cache: bool = True,
     ):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -59,33 +65,77 @@ class HFBackend(Backend):
             # synchronisation (10-100x slower on a busy 2-core machine), so generate single-threaded
             num_threads = 1
         self.num_threads = num_threads
+        self.prefix_cache = prefix_cache
+        self._kept: list[KeptRow] = []
+        # transformers renamed generate's past_key_values to cache during 5.x
+        params = inspect.signature(self.model.forward).parameters
+        self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
+        self.reused_tokens = 0  # prompt tokens taken from a kept cache instead of encoded again
 
-    def generate(self, prompts: list[str], params: GenParams) -> list[list[Completion]]:
+    #: ``generate`` accepts ``on_finish(index, completion)``, called the moment a row stops at a stop
+    #: string, while the rest of its batch still decodes (the tir loop starts that row's code then)
+    early_finish = True
+
+    def generate(
+        self,
+        prompts: list[str],
+        params: GenParams,
+        on_finish: Callable[[int, Completion], None] | None = None,
+    ) -> list[list[Completion]]:
         import torch
 
         results: list[list[Completion]] = [[] for _ in prompts]
         if not prompts:
             return results
-        # sort by length so that a batch holds prompts of similar size (less padding, less waste)
-        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-        per_batch = max(1, self.batch_size // params.n)
+        keep = self.prefix_cache and params.n == 1
+        if params.n != 1:
+            on_finish = None  # rows are samples of prompts then; the caller gets them at the end
         with self._lock, torch.inference_mode(), _torch_threads(self.num_threads):
+            kept, self._kept = self._kept, []  # only the last call's rows are ever continued
             if params.seed is not None:
                 torch.manual_seed(params.seed)
+            groups, fresh = match(prompts, kept, self._encode) if keep and kept else ([], range(len(prompts)))
+            del kept
+            for group in groups:
+                ids, mask, cache, cols = build_inputs(group, self.tokenizer.pad_token_id)
+                outs = self._run(ids, mask, cols, [prompts[i] for i in group.positions], params, keep,
+                                 cache, _report(on_finish, group.positions))  # fmt: skip
+                for i, out in zip(group.positions, outs, strict=True):
+                    results[i] = [out]
+            # sort by length so that a batch holds prompts of similar size (less padding, less waste)
+            order = sorted(fresh, key=lambda i: len(prompts[i]))
+            per_batch = max(1, self.batch_size // params.n)
             for start in range(0, len(order), per_batch):
                 idx = order[start : start + per_batch]
-                outs = self._generate_batch([prompts[i] for i in idx], params)
+                outs = self._generate_batch([prompts[i] for i in idx], params, keep, _report(on_finish, idx))
                 for j, i in enumerate(idx):
                     results[i] = outs[j * params.n : (j + 1) * params.n]
+        self.reused_tokens += sum(sum(g.reuse) for g in groups)
         return results
 
-    def _generate_batch(self, prompts: list[str], params: GenParams) -> list[Completion]:
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer(text)["input_ids"]
+
+    def _generate_batch(
+        self, prompts: list[str], params: GenParams, keep: bool, report=None
+    ) -> list[Completion]:
+        enc = self.tokenizer(prompts, return_tensors="pt", padding=True)
+        mask = enc["attention_mask"]
+        cols = [row.nonzero().flatten().tolist() for row in mask]
+        return self._run(enc["input_ids"], mask, cols, prompts, params, keep, report=report)
+
+    def _run(
+        self, input_ids, mask, cols, prompts, params: GenParams, keep: bool, cache=None, report=None
+    ) -> list[Completion]:
+        """Generate from ``input_ids`` (row j's own tokens sit in columns ``cols[j]``); with ``keep``,
+        remember every row for a later continuation (see ``prefix_cache``); ``report(j, completion)``
+        as soon as row j stops at a stop string."""
         tok = self.tokenizer
-        enc = tok(prompts, return_tensors="pt", padding=True).to(self.device)
+        width = input_ids.shape[1]
         # never run past the model's context: a long multi-round transcript ends as "length", not a crash
         budget = params.max_tokens
         if self._max_positions:
-            budget = min(budget, self._max_positions - enc["input_ids"].shape[1])
+            budget = min(budget, self._max_positions - max(len(c) for c in cols))
         if budget < 1:
             return [Completion("", "length", 0) for _ in range(len(prompts) * params.n)]
         kwargs = dict(max_new_tokens=budget, num_return_sequences=params.n, pad_token_id=tok.pad_token_id)
@@ -98,19 +148,54 @@ class HFBackend(Backend):
         if params.stop:
             # checks only the newly decoded tail of each row: transformers' own stop_strings criterion costs
             # ~20 ms to set up per call and ~1 ms a step, which a tiny model's multi-round loop pays in full
-            mask = self._ending_masks.get(params.stop)
-            if mask is None:
-                mask = self._ending_masks[params.stop] = ending_mask(tok, params.stop)
-            kwargs["stopping_criteria"] = [_TailStop(tok, params.stop, enc["input_ids"].shape[1], mask)]
-        out = self.model.generate(**enc, **kwargs)
-        new = out[:, enc["input_ids"].shape[1] :].tolist()
-        return [self._completion(ids, params, budget) for ids in new]
+            ending = self._ending_masks.get(params.stop)
+            if ending is None:
+                ending = self._ending_masks[params.stop] = ending_mask(tok, params.stop)
+            emit = None
+            if report is not None:
+
+                def emit(j, ids):  # noqa: E306 - closes over this batch's width and budget
+                    report(j, self._completion(ids[width:], params, budget))
+
+            kwargs["stopping_criteria"] = [_TailStop(tok, params.stop, width, ending, emit)]
+        if cache is not None:
+            kwargs[self._cache_kwarg] = cache
+        out = self.model.generate(
+            input_ids=input_ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            use_cache=True,
+            return_dict_in_generate=keep,
+            **kwargs,
+        )
+        seqs = out.sequences if keep else out
+        new = seqs[:, width:].tolist()
+        completions = [self._completion(ids, params, budget) for ids in new]
+        cache = (getattr(out, "cache", None) or getattr(out, "past_key_values", None)) if keep else None
+        if cache is not None and cache.get_seq_length() == seqs.shape[1] - 1:
+            batch = KeptBatch(seqs, cache)
+            own = input_ids.tolist()
+            for j, (prompt, c, ids) in enumerate(zip(prompts, completions, new, strict=True)):
+                n = self._own_length(ids)
+                self._kept.append(
+                    KeptRow(
+                        prompt + c.text,
+                        [own[j][k] for k in cols[j]] + ids[:n],
+                        list(cols[j]) + list(range(width, width + n)),
+                        batch,
+                        j,
+                    )
+                )
+        return completions
+
+    def _own_length(self, ids: list[int]) -> int:
+        """How many generated ids belong to the row (the rest is padding after it stopped)."""
+        end_ids = self._eos_ids | {self.tokenizer.pad_token_id}
+        return next((k for k, t in enumerate(ids) if t in end_ids), len(ids))
 
     def _completion(self, ids: list[int], params: GenParams, budget: int) -> Completion:
         # generation ends at EOS; rows stopped early (stop string, or another row still running) are
         # padded with pad_token_id, which is often the EOS id itself
-        end_ids = self._eos_ids | {self.tokenizer.pad_token_id}
-        n = next((k for k, t in enumerate(ids) if t in end_ids), len(ids))
+        n = self._own_length(ids)
         hit_eos = n < len(ids) and ids[n] in self._eos_ids
         text = self.tokenizer.decode(ids[:n], skip_special_tokens=True)
         text, fired = cut_at_stop(text, params.stop)
@@ -127,14 +212,16 @@ class _TailStop:
     A stop string can only be completed by a token whose text starts with a suffix of it (or contains it):
     ``ending_mask`` marks those vocabulary ids once, so each step costs one tensor lookup and only the
     few rows whose last token qualifies are decoded (their last ``len(longest stop) + 2`` tokens, enough
-    since every token decodes to at least one character).
+    since every token decodes to at least one character). ``emit(row, ids)`` is called once per row
+    when it stops, with its full token ids (the rows still running do not wait for it).
     """
 
-    def __new__(cls, tokenizer, stops, prompt_len: int, ending_mask):
+    def __new__(cls, tokenizer, stops, prompt_len: int, ending_mask, emit=None):
         import torch
         from transformers import StoppingCriteria
 
         window = max(len(s) for s in stops) + 2
+        fired: set[int] = set()
 
         class TailStop(StoppingCriteria):
             def __call__(self, input_ids, scores, **kwargs):
@@ -145,6 +232,9 @@ class _TailStop:
                     tails = tokenizer.batch_decode(input_ids[rows, lo:].tolist(), skip_special_tokens=True)
                     for r, t in zip(rows, tails, strict=True):
                         done[r] = any(s in t for s in stops)
+                        if emit is not None and done[r] and r not in fired:
+                            fired.add(r)
+                            emit(r, input_ids[r].tolist())
                 return done
 
         return TailStop()
@@ -166,6 +256,13 @@ def ending_mask(tokenizer, stops: tuple[str, ...]):
             s in t or any(t.startswith(s[-j:]) for j in range(1, len(s) + 1)) for s in stops for t in texts
         )
     return mask
+
+
+def _report(on_finish, positions):
+    """Map a batch row to the caller's prompt index for ``on_finish`` (None stays None)."""
+    if on_finish is None:
+        return None
+    return lambda j, completion: on_finish(positions[j], completion)
 
 
 @contextmanager

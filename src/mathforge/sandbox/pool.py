@@ -20,6 +20,7 @@ import tempfile
 import threading
 import uuid
 import weakref
+from collections import deque
 from collections.abc import Generator, Iterable
 from concurrent.futures import Future
 from pathlib import Path
@@ -193,7 +194,9 @@ class Sandbox:
     ``read_paths``: extra files/dirs children may read (besides the interpreter and its libraries).
     ``light_workers``: extra lean zygotes (only ``light_preload``, no numpy/sympy) that serve stateless
     cells whose imports they cover (default: as many as ``workers``; 0 disables; none with a prelude).
-    Sessions always use the full zygotes. ``huge_pages``: put each zygote's warmed heap on 2 MiB pages
+    A session starts there too and moves to a full zygote (by replaying its cells) at the first cell
+    that imports something the lean tier lacks; once most recent sessions have moved, new ones start on
+    the full zygotes right away (``session(tier=...)`` overrides). ``huge_pages``: put each zygote's warmed heap on 2 MiB pages
     (cheaper fork and exit; see ``hugepages``). The remaining flags switch single protections off (for debugging; the doctor reports them).
     """
 
@@ -240,6 +243,7 @@ class Sandbox:
         self._heavy = list(range(self.workers))
         self._light = list(range(self.workers, self.workers + light))
         self._lock = threading.Lock()
+        self._session_moves: deque[bool] = deque(maxlen=32)  # recent auto sessions: moved to full tier?
         self._closed = False
         self._zygotes: list[_ZygoteHandle] = []
         try:
@@ -340,21 +344,45 @@ class Sandbox:
 
     # ------------------------------------------------------------------------------ sessions
     def session(
-        self, *, timeout: float | None = None, repl: bool | None = None, cpu: float | None = None
+        self,
+        *,
+        timeout: float | None = None,
+        repl: bool | None = None,
+        cpu: float | None = None,
+        tier: str = "auto",
     ) -> Session:
         """A stateful interpreter: later cells see earlier variables and imports.
 
         ``cpu``: CPU seconds the session's child may use over its whole life (default ``session_cpu``).
+        ``tier``: ``"auto"`` (lean zygote first, full one from the first cell that needs it, see the class
+        docstring), ``"full"`` or ``"lean"`` (stay lean: a heavy import is then done in the child, slowly).
         """
+        if tier not in ("auto", "full", "lean"):
+            raise ValueError(f"tier must be auto, full or lean, got {tier!r}")
+        if not self._light or (tier == "auto" and self._sessions_moving()):
+            tier = "full"
         return Session(
             self,
             self.timeout if timeout is None else timeout,
             self.repl if repl is None else repl,
             self.session_cpu if cpu is None else float(cpu),
+            tier,
         )
 
-    def _open_session(self, sid: str, cpu: float) -> Generator[Future, dict, _ZygoteHandle | None]:
-        z = self._least_loaded("sessions")
+    def _sessions_moving(self) -> bool:
+        """Did most recent auto sessions move to the full tier? (Then starting lean only wastes a fork.)"""
+        with self._lock:
+            recent = list(self._session_moves)
+        return len(recent) >= 8 and sum(recent) > len(recent) / 2
+
+    def _record_session(self, moved: bool) -> None:
+        with self._lock:
+            self._session_moves.append(moved)
+
+    def _open_session(
+        self, sid: str, cpu: float, lean: bool = False
+    ) -> Generator[Future, dict, _ZygoteHandle | None]:
+        z = self._least_loaded("sessions", self._light if lean and self._light else self._heavy)
         msg = yield z.request({"op": "open", "sid": sid, "session_cpu": cpu})
         if not msg.get("ok"):
             return None
@@ -419,12 +447,19 @@ class Session:
     Side effects of replayed cells (files in the temp dir, random state) are therefore re-done, and
     state created by failed cells is lost. ``restarts`` counts rebuilds.
 
+    Tiers: an ``auto`` session lives on a lean zygote (a cheaper fork) until a cell imports a module the
+    lean tier has not loaded (or imports dynamically); that cell first moves the session to a full
+    zygote by the same replay, quietly (``moved`` is then True; it is not a restart).
+
     ``run`` is thread-safe (cells of one session run one after another) and ``arun`` is its asyncio
     form; different sessions run concurrently.
     """
 
-    def __init__(self, sandbox: Sandbox, timeout: float, repl: bool, cpu: float):
+    def __init__(self, sandbox: Sandbox, timeout: float, repl: bool, cpu: float, tier: str = "full"):
         self.sandbox = sandbox
+        self.tier = tier
+        self.lean = tier in ("auto", "lean")  # on a lean zygote now (or at the first open)
+        self.moved = False
         self.cpu = cpu
         self.timeout = float(timeout)
         self.repl = repl
@@ -435,6 +470,7 @@ class Session:
         self._sid: str | None = None
         self._closed = False
         self._opened_once = False
+        self._moving = False  # the next open moves the session to the full tier (not a restart)
 
     def _steps(
         self, code: str, timeout: float | None, repl: bool | None
@@ -444,6 +480,10 @@ class Session:
         opts = self.sandbox._opts(
             self.timeout if timeout is None else timeout, self.repl if repl is None else repl
         )
+        if self.lean and self.tier == "auto" and self.sandbox._tier_for(code) is not self.sandbox._light:
+            self.lean, self.moved, self._moving = False, True, True  # needs the full tier: rebuild there
+            self.sandbox._record_session(True)
+            self._forget()
         for _attempt in range(3):
             if self._zygote is None or self._zygote.dead:
                 yield from self._reopen()
@@ -465,12 +505,13 @@ class Session:
         """Open a new child and replay the successful history into it (quietly)."""
         for _attempt in range(3):
             sid = uuid.uuid4().hex
-            z = yield from self.sandbox._open_session(sid, self.cpu)
+            z = yield from self.sandbox._open_session(sid, self.cpu, self.lean)
             self._zygote, self._sid = z, sid
             if z is None:
                 return
-            if self._opened_once:
+            if self._opened_once and not self._moving:
                 self.restarts += 1
+            self._moving = False
             self._opened_once = True
             kept: list[str] = []
             for i, cell in enumerate(self.history):
@@ -512,6 +553,8 @@ class Session:
             if not self._closed:
                 self._forget()
                 self._closed = True
+                if self.tier == "auto" and not self.moved and self._opened_once:
+                    self.sandbox._record_session(False)
 
     def __del__(self) -> None:
         # a forgotten session must not keep its child alive until the sandbox closes

@@ -56,6 +56,18 @@ TOY_STAGE = dict(
 )
 
 
+# the same task on a ~10M-parameter model (20x the toy): its tokens cost about what a CPU spends on a real
+# model's per token relative to the sandbox, so benchmarks can show the loop's overhead at a realistic ratio
+SIZES = {
+    "toy": ({}, {}),
+    "small": (
+        dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=6, num_key_value_heads=6,
+             intermediate_size=1024),
+        dict(lr=2e-3, max_steps=150),
+    ),
+}  # fmt: skip
+
+
 def toy_tir_examples(n: int = 30, seed: int = 0) -> list[dict]:
     """``n`` distinct questions ``a * b + c`` with ToRA-format solutions: rows with question, solution,
     answer, and the rendered prompt/completion (prompt format ``plain``)."""
@@ -90,8 +102,12 @@ def toy_tir_examples(n: int = 30, seed: int = 0) -> list[dict]:
     return rows
 
 
-def build_toy_tir_model(out_dir: str | Path, n: int = 30, seed: int = 0, **stage_overrides) -> Path:
-    """Init a tiny model on the toy texts and overfit it on the toy examples; returns the model folder."""
+def build_toy_tir_model(
+    out_dir: str | Path, n: int = 30, seed: int = 0, model: dict | None = None, **stage_overrides
+) -> Path:
+    """Init a tiny model on the toy texts and overfit it on the toy examples; returns the model folder.
+
+    ``model`` overrides the architecture (``TOY_MODEL``), ``stage_overrides`` the training stage."""
     import torch
 
     from mathforge.train.init_model import init_model
@@ -111,7 +127,7 @@ def build_toy_tir_model(out_dir: str | Path, n: int = 30, seed: int = 0, **stage
         texts=[r["prompt"] + r["completion"] for r in rows],
         vocab_size=320,
         seed=seed,
-        **TOY_MODEL,
+        **{**TOY_MODEL, **(model or {})},
     )
     stage = {**TOY_STAGE, **stage_overrides, "data": [str(data)]}
     # one thread: on a shared, busy CPU two threads per process spin against each other (~5x slower measured)
@@ -129,7 +145,7 @@ def build_toy_tir_model(out_dir: str | Path, n: int = 30, seed: int = 0, **stage
     return out_dir
 
 
-def toy_cache_key(n: int = 30, seed: int = 0) -> str:
+def toy_cache_key(n: int = 30, seed: int = 0, size: str = "toy") -> str:
     import tokenizers
     import torch
     import transformers
@@ -139,27 +155,31 @@ def toy_cache_key(n: int = 30, seed: int = 0) -> str:
         "v": TOY_VERSION,
         "n": n,
         "seed": seed,
-        "model": TOY_MODEL,
-        "stage": TOY_STAGE,
+        "model": {**TOY_MODEL, **SIZES[size][0]},
+        "stage": {**TOY_STAGE, **SIZES[size][1]},
         "libs": [torch.__version__, transformers.__version__, trl.__version__, tokenizers.__version__],
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def cached_toy_tir_model(cache_root: str | Path, n: int = 30, seed: int = 0) -> Path:
-    """The toy model under ``cache_root/<hash>/``, built once (file-locked across processes) and reused."""
+def cached_toy_tir_model(cache_root: str | Path, n: int = 30, seed: int = 0, size: str = "toy") -> Path:
+    """The toy model under ``cache_root/<hash>/``, built once (file-locked across processes) and reused.
+
+    ``size``: a key of ``SIZES`` ("small" takes about 4 minutes to train on one core)."""
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
     from filelock import FileLock
 
     root = Path(cache_root)
     root.mkdir(parents=True, exist_ok=True)
-    key = toy_cache_key(n, seed)
+    key = toy_cache_key(n, seed, size)
     final = root / key
     with FileLock(str(root / f"{key}.lock")):
         if (final / "model.safetensors").exists() and (final / "toy_examples.jsonl").exists():
             return final
         tmp = root / f"{key}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        build_toy_tir_model(tmp, n, seed)
+        build_toy_tir_model(tmp, n, seed, model=SIZES[size][0], **SIZES[size][1])
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)  # atomic: a reader never sees a half-written model
     return final
