@@ -159,7 +159,7 @@ def main() -> None:
 
     sizes = ["toy"] if args.quick else [x.strip() for x in args.sizes.split(",") if x.strip()]
     models = (
-        {"model": toy_model(args.model)} if args.model else {size: toy_model(None, size) for size in sizes}
+        {"custom": toy_model(args.model)} if args.model else {size: toy_model(None, size) for size in sizes}
     )
     repeats = 3 if args.quick else 7
     rows, notes, example = [], [], None
@@ -179,7 +179,7 @@ def main() -> None:
                 f"the kept KV cache: {hf.reused_tokens}"
             )
             example = example or res["example"]
-        toy = models.get("toy") or models.get("model")
+        toy = models.get("toy") or models.get("custom")
         if not args.no_http and toy is not None:
             problems = load_problems(toy, 8 if args.quick else 30)
             with transformers_server(toy) as url:

@@ -1,0 +1,28 @@
+"""The inference benchmark runs end to end on the test model (a smoke run: figures are not asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_infer_bench_quick_prints_both_runs_and_a_trajectory(tiny_tir_model):
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "infer_bench.py"), "--quick", "--no-http",
+         "--model", str(tiny_tir_model)],
+        capture_output=True, text=True, timeout=600, cwd=REPO,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    table = [line for line in out.stdout.splitlines() if line.startswith("| in-process custom")]
+    assert [row.split("|")[1].strip() for row in table] == [
+        "in-process custom plain",
+        "in-process custom tir",
+    ]
+    tir = table[1].split("|")
+    assert tir[-2].strip() == "8", "every one of the 8 problems ran one program"
+    assert tir[-1].strip() == "8/8"
+    assert "in-process tir overhead ratio, custom model" in out.stdout
+    assert "```output\n" in out.stdout and "\\boxed{" in out.stdout  # the example trajectory
