@@ -248,6 +248,10 @@ def test_batched_driver_starts_a_rows_code_before_the_batch_finishes(scripted, p
         def __init__(self, session):
             self.session = session
 
+        def open(self):
+            self.session.open()
+            return self
+
         def run(self, code, **kw):
             result = self.session.run(code, **kw)
             if "6 * 7" in code:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+
 from mathforge.sandbox import ExecResult, render
 
 
@@ -148,6 +150,21 @@ def test_light_cells_run_without_the_heavy_stack_and_heavy_ones_with_it(sandbox)
     assert sandbox.run("np = __import__('numpy')\nprint(np.arange(4).sum())").stdout == "6\n"
     with sandbox.session(tier="full") as s:
         assert s.run(probe).stdout == "True\n"
+
+
+def test_open_forks_the_child_before_the_first_cell():
+    from mathforge.sandbox import Sandbox
+
+    with Sandbox(workers=1, timeout=20) as sb:
+        s = sb.session()
+        assert sum(z["sessions"] for z in sb.stats()) == 0  # lazily: nothing forked yet
+        assert s.open() is s
+        assert sum(z["sessions"] for z in sb.stats()) == 1
+        assert s.run("x = 2\nprint(x * 21)").stdout == "42\n"
+        assert s.restarts == 0
+        s.close()
+        with pytest.raises(RuntimeError):
+            s.open()
 
 
 def test_auto_session_starts_lean_and_moves_with_its_state_at_the_first_heavy_import():

@@ -146,9 +146,7 @@ def _execute(session: Future, code: str):
 
 
 def _open_session(sandbox):
-    session = sandbox.session()
-    session.run("")  # an empty cell: the child process is forked and ready before the first program
-    return session
+    return sandbox.session().open()  # forked now, before its first program
 
 
 def _close(future: Future | None) -> None:
@@ -168,7 +166,7 @@ async def _run_async(backend, steps: Steps, trajs, sandbox, on_done, chat: bool,
             session = warm = None
             if steps.mode != "cot":  # fork its interpreter while the first request is out
                 session = sandbox.session()
-                warm = asyncio.ensure_future(_arun(session, ""))
+                warm = asyncio.ensure_future(session.aopen())
             try:
                 while not t.done:
                     prompt, p = steps.request(t, chat=chat)

@@ -536,6 +536,18 @@ class Session:
                 self._zygote.sessions -= 1
         self._zygote, self._sid = None, None
 
+    def open(self) -> Session:
+        """Fork the child now (it is otherwise forked by the first ``run``), e.g. while a model generates."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("Session is closed")
+            if self._zygote is None or self._zygote.dead:
+                _drive(self._reopen())
+        return self
+
+    async def aopen(self) -> Session:
+        return await asyncio.to_thread(self.open)
+
     def run(self, code: str, *, timeout: float | None = None, repl: bool | None = None) -> ExecResult:
         with self._lock:
             return _drive(self._steps(code, timeout, repl))
