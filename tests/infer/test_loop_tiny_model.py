@@ -62,3 +62,24 @@ def test_in_process_backend(tiny_tir_model, toy_problems, sandbox):
     trajs = run_tir(backend, problems, params=GenParams(max_tokens=96), sandbox=sandbox)
     check_tool_use(trajs, problems)
     assert all(t.rounds == 2 for t in trajs)
+
+
+def test_prefix_cache_and_early_execution_change_nothing_but_the_work_done(
+    tiny_tir_model, toy_problems, sandbox
+):
+    """Continuing round 2 from round 1's KV cache (and starting programs while the batch decodes) gives the
+    very trajectories a fresh re-encoding of every round gives, on the real model."""
+    problems = toy_problems[:12]
+    params = GenParams(max_tokens=96)
+    cached = HFBackend(tiny_tir_model, device="cpu", batch_size=12)
+    fresh = HFBackend(tiny_tir_model, device="cpu", batch_size=12, prefix_cache=False)
+    fresh.early_finish = False  # the plain batch-then-execute schedule
+    a = run_tir(cached, problems, params=params, sandbox=sandbox)
+    b = run_tir(fresh, problems, params=params, sandbox=sandbox)
+    assert [t.text for t in a] == [t.text for t in b]
+    assert [t.tokens for t in a] == [t.tokens for t in b]
+    check_tool_use(a, problems)
+    # round 2 of every sample took its transcript from the cache: only the output block was encoded
+    prompt_tokens = sum(len(cached.tokenizer(t.prompt)["input_ids"]) for t in a)
+    assert cached.reused_tokens > prompt_tokens
+    assert fresh.reused_tokens == 0
