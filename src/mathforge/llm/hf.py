@@ -110,7 +110,7 @@ class HFBackend(Backend):
                 outs = self._generate_batch([prompts[i] for i in idx], params, keep, _report(on_finish, idx))
                 for j, i in enumerate(idx):
                     results[i] = outs[j * params.n : (j + 1) * params.n]
-        self.reused_tokens += sum(sum(g.reuse) for g in groups)
+            self.reused_tokens += sum(sum(g.reuse) for g in groups)
         return results
 
     def _encode(self, text: str) -> list[int]:

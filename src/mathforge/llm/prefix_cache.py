@@ -95,21 +95,24 @@ def build_inputs(group: Continuation, pad_id: int):
     import torch
 
     batch = group.batch
-    index = torch.tensor([r.index for r in group.rows])
+    device = batch.seq.device
+    index = torch.tensor([r.index for r in group.rows], device=device)
     seq = batch.seq.index_select(0, index)
     width = seq.shape[1]
     new_parts = [ids[k:] for ids, k in zip(group.prompt_ids, group.reuse, strict=True)]
     block = max(len(p) for p in new_parts)
-    suffix = torch.full((len(group.rows), block), pad_id, dtype=seq.dtype)
-    mask = torch.zeros((len(group.rows), width + block), dtype=torch.long)
+    suffix = torch.full((len(group.rows), block), pad_id, dtype=seq.dtype, device=device)
+    mask = torch.zeros((len(group.rows), width + block), dtype=torch.long, device=device)
     columns = []
     for j, (row, part, k) in enumerate(zip(group.rows, new_parts, group.reuse, strict=True)):
         start = width + block - len(part)
-        suffix[j, block - len(part) :] = torch.tensor(part, dtype=seq.dtype)
+        suffix[j, block - len(part) :] = torch.tensor(part, dtype=seq.dtype, device=device)
         cols = row.cols[:k] + list(range(start, width + block))
         mask[j, cols] = 1
         columns.append(cols)
     cache = batch.cache
-    if index.numel() != seq.shape[0] or not torch.equal(index, torch.arange(batch.seq.shape[0])):
+    if index.numel() != batch.seq.shape[0] or not torch.equal(
+        index, torch.arange(index.numel(), device=device)
+    ):
         cache.batch_select_indices(index)
     return torch.cat([seq, suffix], dim=1), mask, cache, columns
