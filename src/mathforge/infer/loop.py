@@ -10,6 +10,7 @@ sample is an asyncio task that advances on its own, so one slow program or long 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -85,7 +86,7 @@ def _run_batched(backend, steps: Steps, trajs, sandbox, on_done, batch_size: int
     queue = deque(trajs)
     active: list[Trajectory] = []
     sessions: dict[int, Future] = {}  # id(traj) -> its session, opened in the background
-    pool = ThreadPoolExecutor(max_workers=max(1, min(batch_size, 8)))  # sessions wait on I/O only
+    pool = _session_pool()
     calls = 0
     try:
         while queue or active:
@@ -138,7 +139,20 @@ def _run_batched(backend, steps: Steps, trajs, sandbox, on_done, batch_size: int
     finally:
         for future in sessions.values():
             _close(future)
-        pool.shutdown(wait=True)
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _session_pool() -> ThreadPoolExecutor:
+    """Threads that open sessions and wait on their cells (I/O only), shared by every run: starting them
+    anew for each ``run_tir`` call cost up to 15 ms of wall time on a busy 2-core machine."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="mathforge-tir")
+        return _POOL
 
 
 def _execute(session: Future, code: str):
