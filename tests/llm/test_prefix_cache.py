@@ -81,7 +81,8 @@ def test_common_prefix_and_match_grouping():
         KeptRow("xy", [7, 8], [0, 1], batch_b, 0),
         KeptRow("cd", [3, 4], [0, 1], batch_a, 1),
     ]
-    encode = {"abZ": [1, 2, 9], "cdW": [3, 4, 9], "xy": [7, 8], "new": [5]}.__getitem__
+    table = {"abZ": [1, 2, 9], "cdW": [3, 4, 9], "xy": [7, 8], "new": [5]}
+    encode = lambda texts: [table[t] for t in texts]  # noqa: E731
     groups, fresh = match(["abZ", "new", "cdW", "xy"], kept, encode)
     assert fresh == [1]
     by_batch = {id(g.batch): g for g in groups}

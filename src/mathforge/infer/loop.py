@@ -102,31 +102,28 @@ def _run_batched(backend, steps: Steps, trajs, sandbox, on_done, batch_size: int
                 params = params.with_(seed=params.seed + calls)
             calls += 1
             # a row that stops at the output fence starts its code at once, while the batch decodes on
-            early: dict[int, tuple[str, Future]] = {}
+            # (in a pool thread: the generating thread only hands the completion over)
+            early: dict[int, Future] = {}
 
             def start_early(i: int, c, batch=active, early=early) -> None:
-                code = steps.early_code(batch[i], c)
-                if code is not None:
-                    early[i] = (code, pool.submit(_execute, sessions[id(batch[i])], code))
+                early[i] = pool.submit(_run_early, steps, batch[i], c, sessions.get(id(batch[i])))
 
             kwargs = {"on_finish": start_early} if getattr(backend, "early_finish", False) else {}
             start = time.perf_counter()
             outs = backend.generate(prompts, params, **kwargs)
             share = (time.perf_counter() - start) / len(active)
-            todo: list[tuple[Trajectory, str, Future]] = []
+            todo: list[tuple[Trajectory, str, object]] = []
             for i, (t, out) in enumerate(zip(active, outs, strict=True)):
                 t.gen_seconds += share
-                code = steps.absorb(t, out[0])
                 started = early.pop(i, None)
-                if started is not None and started[0] == code:
-                    todo.append((t, code, started[1]))
-                    continue
-                if started is not None:  # early_code and absorb disagree (a bug): let it finish, unused
-                    started[1].result()
-                if code is not None:  # not started early (e.g. EOS right after a code block): run it now
+                started_code, started_result = started.result() if started is not None else (None, None)
+                code = steps.absorb(t, out[0])  # after the early task read the trajectory
+                if code is not None and code == started_code:
+                    todo.append((t, code, started_result))
+                elif code is not None:  # not started early (e.g. EOS right after a code block): run it now
                     todo.append((t, code, pool.submit(_execute, sessions[id(t)], code)))
-            for t, code, future in todo:
-                steps.add_execution(t, code, future.result())
+            for t, code, result in todo:
+                steps.add_execution(t, code, result.result() if isinstance(result, Future) else result)
             still = []
             for t in active:
                 if t.done:
@@ -157,6 +154,13 @@ def _session_pool() -> ThreadPoolExecutor:
 
 def _execute(session: Future, code: str):
     return session.result().run(code)
+
+
+def _run_early(steps: Steps, traj: Trajectory, completion, session: Future | None):
+    """(code, result) for a row that stopped at the output fence, or (None, None) if absorb will not run
+    code for it."""
+    code = steps.early_code(traj, completion) if session is not None else None
+    return (code, _execute(session, code)) if code is not None else (None, None)
 
 
 def _open_session(sandbox):

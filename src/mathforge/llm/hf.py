@@ -113,8 +113,8 @@ class HFBackend(Backend):
             self.reused_tokens += sum(sum(g.reuse) for g in groups)
         return results
 
-    def _encode(self, text: str) -> list[int]:
-        return self.tokenizer(text)["input_ids"]
+    def _encode(self, texts: list[str]) -> list[list[int]]:
+        return self.tokenizer(texts)["input_ids"]
 
     def _generate_batch(
         self, prompts: list[str], params: GenParams, keep: bool, report=None

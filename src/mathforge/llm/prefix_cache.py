@@ -58,27 +58,32 @@ def common_prefix(a: list[int], b: list[int]) -> int:
 def match(prompts: list[str], kept: list[KeptRow], encode) -> tuple[list[Continuation], list[int]]:
     """Split prompt positions into continuations of kept rows (grouped by batch) and fresh ones.
 
-    ``encode(text) -> ids`` is the tokenizer as a fresh call would apply it (special tokens included).
+    ``encode(texts) -> list of ids`` is the tokenizer as a fresh call would apply it (special tokens
+    included), called once for all the prompts that extend a kept row.
     """
     free = list(kept)
-    groups: dict[int, Continuation] = {}
+    pairs: list[tuple[int, KeptRow]] = []
     fresh: list[int] = []
     for pos, prompt in enumerate(prompts):
         row = next((r for r in free if prompt.startswith(r.text)), None)
         if row is None:
             fresh.append(pos)
-            continue
-        ids = encode(prompt)
+        else:
+            free.remove(row)
+            pairs.append((pos, row))
+    groups: dict[int, Continuation] = {}
+    encoded = encode([prompts[pos] for pos, _ in pairs]) if pairs else []
+    for (pos, row), ids in zip(pairs, encoded, strict=True):
         reuse = min(common_prefix(ids, row.ids), len(ids) - 1)  # at least one id must be fed
         if reuse < 1:
             fresh.append(pos)
             continue
-        free.remove(row)
         group = groups.setdefault(id(row.batch), Continuation(row.batch, [], [], [], []))
         group.rows.append(row)
         group.prompt_ids.append(ids)
         group.reuse.append(reuse)
         group.positions.append(pos)
+    fresh.sort()
     for g in groups.values():  # rows in the order a fresh call would batch them (same sampling draws)
         order = sorted(range(len(g.rows)), key=lambda j: (len(prompts[g.positions[j]]), g.positions[j]))
         for name in ("rows", "prompt_ids", "reuse", "positions"):
