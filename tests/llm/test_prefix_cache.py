@@ -90,3 +90,15 @@ def test_common_prefix_and_match_grouping():
     assert by_batch[id(batch_a)].reuse == [2, 2]
     # a prompt equal to the kept text still feeds its last id again: the model needs one input
     assert by_batch[id(batch_b)].reuse == [1]
+
+
+def test_a_call_larger_than_one_batch_keeps_nothing(random_llama):
+    small = HFBackend(random_llama, device="cpu", batch_size=2)
+    params = GenParams(max_tokens=6)
+    first = _round(small, PROMPTS, params)  # 4 prompts, batches of 2: nothing is kept
+    assert small._kept == []
+    _round(small, [PROMPTS[0] + first[0].text + " more"], params)
+    assert small.reused_tokens == 0
+    one = _round(small, PROMPTS[:2], params)  # fits one batch: kept
+    _round(small, [PROMPTS[1] + one[1].text + " more"], params)
+    assert small.reused_tokens > 0

@@ -19,7 +19,8 @@ class HFBackend(Backend):
     one long prompt does not pad a whole batch of short ones. Stop strings stop each row of a batch on its
     own. With ``prefix_cache`` (default) a prompt that extends a prompt + completion of the previous call
     (the next round of a tool-integrated sample) is continued from that call's KV cache: only its new
-    tokens are encoded (see ``mathforge.llm.prefix_cache``); the cache is held until the next call.
+    tokens are encoded (see ``mathforge.llm.prefix_cache``); the cache of a call with at most
+    ``batch_size`` prompts is held until the next call.
     """
 
     concurrent = False
@@ -87,7 +88,9 @@ class HFBackend(Backend):
         results: list[list[Completion]] = [[] for _ in prompts]
         if not prompts:
             return results
-        keep = self.prefix_cache and params.n == 1
+        # keep caches only for a call that fits one batch (a tir round does): a bulk call over thousands
+        # of prompts must not hold every chunk's KV cache until the next call
+        keep = self.prefix_cache and params.n == 1 and len(prompts) <= self.batch_size
         if params.n != 1:
             on_finish = None  # rows are samples of prompts then; the caller gets them at the end
         with self._lock, torch.inference_mode(), _torch_threads(self.num_threads):
