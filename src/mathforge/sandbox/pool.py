@@ -382,7 +382,9 @@ class Sandbox:
     def _open_session(
         self, sid: str, cpu: float, lean: bool = False
     ) -> Generator[Future, dict, _ZygoteHandle | None]:
-        z = self._least_loaded("sessions", self._light if lean and self._light else self._heavy)
+        z = self._least_loaded(
+            "sessions", self._light if lean else self._heavy
+        )  # session(): lean needs _light
         msg = yield z.request({"op": "open", "sid": sid, "session_cpu": cpu})
         if not msg.get("ok"):
             return None
@@ -458,8 +460,7 @@ class Session:
     def __init__(self, sandbox: Sandbox, timeout: float, repl: bool, cpu: float, tier: str = "full"):
         self.sandbox = sandbox
         self.tier = tier
-        self.lean = tier in ("auto", "lean")  # on a lean zygote now (or at the first open)
-        self.moved = False
+        self.moved = False  # an auto session that moved to the full tier
         self.cpu = cpu
         self.timeout = float(timeout)
         self.repl = repl
@@ -480,8 +481,8 @@ class Session:
         opts = self.sandbox._opts(
             self.timeout if timeout is None else timeout, self.repl if repl is None else repl
         )
-        if self.lean and self.tier == "auto" and self.sandbox._tier_for(code) is not self.sandbox._light:
-            self.lean, self.moved, self._moving = False, True, True  # needs the full tier: rebuild there
+        if self.tier == "auto" and not self.moved and self.sandbox._tier_for(code) is not self.sandbox._light:
+            self.moved = self._moving = True  # this cell needs the full tier: rebuild the session there
             self.sandbox._record_session(True)
             self._forget()
         for _attempt in range(3):
@@ -535,6 +536,11 @@ class Session:
             with self._zygote.lock:
                 self._zygote.sessions -= 1
         self._zygote, self._sid = None, None
+
+    @property
+    def lean(self) -> bool:
+        """Does (or will) the child live on a lean zygote?"""
+        return self.tier == "lean" or (self.tier == "auto" and not self.moved)
 
     def open(self) -> Session:
         """Fork the child now (it is otherwise forked by the first ``run``), e.g. while a model generates."""
