@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from mathforge.llm import Backend, Completion
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -39,3 +41,27 @@ def tiny_tir_model() -> Path:
     from mathforge.train.toy import cached_toy_tir_model
 
     return cached_toy_tir_model(REPO / ".cache" / "test-models")
+
+
+class ScriptedBackend(Backend):
+    """A Backend stand-in: ``reply(prompt, sample)`` gives each completion; counts the requests it served."""
+
+    concurrent = True
+    name = "scripted"
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.requests = 0
+
+    def generate(self, prompts, params, on_finish=None):
+        self.requests += len(prompts)
+        return [[Completion(self.reply(p, i), "stop", 7) for i in range(params.n)] for p in prompts]
+
+    async def agenerate(self, prompt, params):
+        return self.generate([prompt], params)[0]
+
+
+@pytest.fixture
+def scripted():
+    """The class: ``scripted(reply)`` makes a backend whose completions ``reply(prompt, sample)`` writes."""
+    return ScriptedBackend

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import openai
 import pytest
 
-from mathforge.llm import GenParams, OpenAIBackend, load_backend
+from mathforge.llm import BackendConfig, GenParams, OpenAIBackend, load_backend
 
 
 class FakeServer:
@@ -209,9 +209,12 @@ def test_agenerate_interleaves_within_one_event_loop():
 
 
 def test_load_backend_http_and_base_url_normalisation():
-    b = load_backend("name", base_url="http://127.0.0.1:9/")
+    b = load_backend(
+        BackendConfig(model="name", base_url="http://127.0.0.1:9/", concurrency=3, request_timeout=7)
+    )
     assert isinstance(b, OpenAIBackend)
-    assert b.base_url == "http://127.0.0.1:9/v1" and b.model == "name"
+    assert b.base_url == "http://127.0.0.1:9/v1" and b.model == b.name == "name"
+    assert b.max_batch == b.concurrency == 3 and b.timeout == 7 and b.concurrent
     assert OpenAIBackend("http://h:1/v1", "m").base_url == "http://h:1/v1"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mathforge.augment.convert import Converted, finish, numeric_equiv, prepare
 from mathforge.io import DataError
+from mathforge.rows import SolutionRow
 
 
 def load_gsm8k(
@@ -65,17 +66,18 @@ def convert_many(
         yield from flush()
 
 
-def conversion_row(row, conv: Converted) -> dict:
-    """A training row (``datasets``-loadable) with provenance."""
-    return {
-        "id": f"{row.id}/code",
-        "source_id": row.id,
-        "method": "gsm8k_chain_to_code",
-        "question": row.question,
-        "solution": conv.solution,
-        "gold": row.gold,
-        "format": "tora",
-    }
+def conversion_row(row, conv: Converted) -> SolutionRow:
+    """A stage-2 training row with provenance."""
+    return SolutionRow(
+        id=f"{row.id}/code",
+        source_id=row.id,
+        method="gsm8k_chain_to_code",
+        question=row.question,
+        solution=conv.solution,
+        gold=row.gold,
+        mode="code",
+        format="tora",
+    )
 
 
 def summarize(results: Iterable[Converted]) -> dict:

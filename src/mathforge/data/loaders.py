@@ -10,24 +10,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from pathlib import Path
 
-from mathforge.answer.boxed import last_boxed
 from mathforge.data.problem import Problem
 from mathforge.io import DataError, read_json_or_jsonl, require
+from mathforge.rows import canonical_number
+from mathforge.solution.boxed import last_boxed
 
 Converter = Callable[[dict, str, int, str], Problem]  # (row, path, line, split) -> Problem
-
-
-def canonical_number(value: float | int) -> str:
-    """145.0 -> "145"; 3244047.0999999996 -> "3244047.1" (float noise from the dataset's own programs)."""
-    if isinstance(value, bool):
-        raise TypeError("bool is not a number")
-    if isinstance(value, int) or float(value).is_integer():
-        return str(int(value))
-    text = format(Decimal(repr(round(float(value), 9))), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _level(value, path, line) -> int | None:

@@ -51,9 +51,9 @@ class OpenAIBackend(Backend):
         if api not in ("completions", "chat"):
             raise ValueError(f"api must be 'completions' or 'chat', got {api!r}")
         self.base_url = _normalize_base_url(base_url)
-        self.model = model
+        self.model = self.name = model
         self.api = api
-        self.concurrency = max(1, int(concurrency))
+        self.concurrency = self.max_batch = max(1, int(concurrency))
         self.max_retries = max(0, int(max_retries))
         self.timeout = timeout
         self.backoff, self.max_backoff = backoff, max_backoff
@@ -81,7 +81,10 @@ class OpenAIBackend(Backend):
             self._states[loop] = state
         return state
 
-    def generate(self, prompts: list, params: GenParams) -> list[list[Completion]]:
+    def stats(self) -> dict:
+        return {"requests": self.requests, "retries": self.retries, "max_in_flight": self.max_in_flight}
+
+    def generate(self, prompts: list, params: GenParams, on_finish=None) -> list[list[Completion]]:
         async def run_all():
             try:
                 return await asyncio.gather(*(self.agenerate(p, params) for p in prompts))

@@ -21,50 +21,49 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from mathforge.rows import QuestionRow, SolutionRow
 
 
-@dataclass
-class Question:
-    id: str
-    question: str
-    gold: str | None  # None: a new question, its answer comes from the majority vote
-    source_id: str | None = None
-    method: str = "original"
-
-
-def load_questions(path_or_name, split="train", data_dir=None, limit=None) -> list[Question]:
-    """Questions from ``mathforge augment`` output (``gold`` may be null) or from any dataset/problem file."""
-    from pathlib import Path
-
-    from mathforge.io import read_json_or_jsonl, require
+def load_questions(path_or_name, split="train", data_dir=None, limit=None) -> list[QuestionRow]:
+    """Questions from ``mathforge augment`` output (question rows: ``gold`` may be null) or from any dataset
+    or problem file (then every question has its gold, ``method`` is ``original``)."""
+    from mathforge.rows import read_rows
 
     p = Path(str(path_or_name))
-    if p.suffix in (".json", ".jsonl") and p.exists():
-        rows = list(read_json_or_jsonl(p))
-        if rows and "method" in rows[0][1]:  # augment output: keep its provenance
-            out = []
-            for line, r in rows[: limit or None]:
-                out.append(Question(str(require(r, "id", p, line)), require(r, "question", p, line),
-                                    r.get("gold"), r.get("source_id"), r.get("method", "original")))  # fmt: skip
-            return out
+    if p.suffix in (".json", ".jsonl") and p.exists() and _is_question_file(p):
+        rows = [row for _, row in read_rows(p, QuestionRow)]
+        return rows[:limit] if limit is not None else rows
     from mathforge.data import load_problems
 
-    return [Question(x.id, x.question, x.gold, x.id, "original")
+    return [QuestionRow(id=x.id, question=x.question, gold=x.gold, source_id=x.id)
             for x in load_problems(path_or_name, split=split, data_dir=data_dir, limit=limit)]  # fmt: skip
+
+
+def _is_question_file(path: Path) -> bool:
+    """Augment output (rows with a ``method``) rather than a dataset file."""
+    from mathforge.io import read_json_or_jsonl
+
+    first = next(iter(read_json_or_jsonl(path)), None)
+    return first is not None and "method" in first[1]
 
 
 def sample_key(row: dict):
     return (row["qid"], row["mode"], row["sample"])
 
 
+PROMPT_DIR = Path(str(resources.files("mathforge.synthesize") / "prompts"))
+
+
 def _prompter(kind: str, style: str):
     """question -> prompt: the packaged teacher instruction, or a training prompt format (plain/tora)."""
-    from mathforge.augment.teacher import load_prompt
+    from mathforge.llm.prompts import load_prompt
     from mathforge.solution import build_prompt
 
     if style == "teacher":
-        prompt = load_prompt(kind)
+        prompt = load_prompt(kind, PROMPT_DIR)
         return prompt.name, prompt.render
     return f"format:{style}", lambda q: build_prompt(q, style)
 
@@ -96,8 +95,7 @@ def generate_cot(questions, backend, params, k: int, samples, advance, style: st
         try:
             await asyncio.gather(*(one(q) for q in todo))
         finally:
-            if hasattr(backend, "aclose"):
-                await backend.aclose()
+            await backend.aclose()
 
     asyncio.run(run())
 
@@ -134,11 +132,10 @@ def generate_code(
 
 
 def filter_samples(questions, samples: list[dict], grader, min_agreement: float, index=None, fmt="tora"):
-    """Apply the filters; returns (kept rows, counts removed per filter, per-question notes)."""
+    """Apply the filters; returns (kept :class:`SolutionRow` s, counts removed per filter)."""
     from mathforge.synthesize.filters import code_key, cot_key, dedup, majority
 
-    def equiv_many(pairs):
-        return [r.correct for r in grader.grade_many(pairs)]
+    equiv_many = grader.equiv_many
 
     by_q: dict[str, list[dict]] = defaultdict(list)
     for s in samples:
@@ -170,20 +167,20 @@ def filter_samples(questions, samples: list[dict], grader, min_agreement: float,
             removed["contaminated"] += len(survivors)
             continue
         for r in survivors:
-            kept_rows.append({
-                "id": f"{q.id}/{r['mode']}/{r['sample']}",
-                "qid": q.id,
-                "source_id": q.source_id,
-                "method": q.method,
-                "question": q.question,
-                "mode": r["mode"],
-                "solution": r["text"],
-                "answer": r["answer"],
-                "gold": gold,
-                "gold_from": "label" if q.gold is not None else "majority_vote",
-                "self_debug": r.get("self_debug", False),
-                "prompt": r.get("prompt"),
-                "format": fmt if r["mode"] == "code" else "cot",
-            })  # fmt: skip
+            kept_rows.append(SolutionRow(
+                id=f"{q.id}/{r['mode']}/{r['sample']}",
+                qid=q.id,
+                source_id=q.source_id,
+                method=q.method,
+                question=q.question,
+                mode=r["mode"],
+                format=fmt,
+                solution=r["text"],
+                answer=r["answer"],
+                gold=gold,
+                gold_from="label" if q.gold is not None else "majority_vote",
+                self_debug=r.get("self_debug", False),
+                prompt_version=r.get("prompt"),
+            ))  # fmt: skip
     removed.pop("generated", None)
     return kept_rows, dict(removed)
