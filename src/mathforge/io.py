@@ -41,8 +41,12 @@ def read_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     path = Path(path)
     if not path.exists():
         raise DataError("file not found", path)
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"not UTF-8 text (byte {exc.start} of the line)", path, lineno) from None
             if not line.strip():
                 continue
             try:
@@ -60,6 +64,8 @@ def read_json_or_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     if path.suffix == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise DataError(f"not UTF-8 text (byte {exc.start})", path) from None
         except json.JSONDecodeError as exc:
             raise DataError(f"invalid JSON ({exc.msg})", path, exc.lineno) from None
         if isinstance(data, dict):

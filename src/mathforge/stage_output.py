@@ -104,3 +104,12 @@ def _flatten(d: dict, prefix: str = "") -> list[tuple[str, object]]:
         else:
             rows.append((name, value))
     return rows
+
+
+def report_failed_requests(cfg, stats: dict) -> int:
+    """Exit code 1 (and say how to retry) when some requests failed; their work was not recorded."""
+    failed = stats.get("requests_failed", 0)
+    if failed:
+        print(f"{failed} requests failed (not recorded): run the same command again to retry them")
+        return 1
+    return 0

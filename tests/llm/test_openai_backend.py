@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from mathforge.llm import BackendConfig, GenParams, OpenAIBackend, load_backend
+from mathforge.llm.openai_backend import RequestFailed
 
 
 class FakeServer:
@@ -119,23 +120,27 @@ def test_retries_429_and_5xx_then_succeeds():
 def test_gives_up_after_max_retries():
     with FakeServer(failures=[500, 500, 500]) as srv:
         b = backend(srv.url, max_retries=2)
-        with pytest.raises(openai.InternalServerError):
+        with pytest.raises(RequestFailed, match="HTTP 500.*after 3 attempt") as err:
             b.generate(["hello"], GenParams(max_tokens=5))
-    assert len(srv.bodies) == 3
+    assert len(srv.bodies) == 3 and isinstance(err.value.__cause__, openai.InternalServerError)
 
 
 def test_client_errors_are_not_retried():
     with FakeServer(failures=[422]) as srv:
         b = backend(srv.url, max_retries=5)
-        with pytest.raises(openai.UnprocessableEntityError):
+        with pytest.raises(RequestFailed, match="HTTP 422.*after 1 attempt") as err:
             b.generate(["hello"], GenParams(max_tokens=5))
-    assert len(srv.bodies) == 1 and b.retries == 0
+    assert (
+        len(srv.bodies) == 1
+        and b.retries == 0
+        and isinstance(err.value.__cause__, openai.UnprocessableEntityError)
+    )
 
 
 def test_timeouts_are_retried():
     with FakeServer(delay=0.5) as srv:
         b = backend(srv.url, max_retries=1, timeout=0.1)
-        with pytest.raises(openai.APITimeoutError):
+        with pytest.raises(RequestFailed, match="deadline"):
             b.generate(["slow"], GenParams(max_tokens=5))
     assert b.retries == 1 and b.requests == 2
 

@@ -27,6 +27,8 @@ def load_gsm8k(
         problems = load_problems(source, split=split, limit=limit, fmt="gsm8k")
     else:
         problems = load_problems("gsm8k", split=split, data_dir=data_dir, limit=limit)
+    if not problems:
+        raise DataError("no problems: the file or split is empty", source or "gsm8k", field="dataset")
     for p in problems:
         if not p.solution or "####" not in p.solution:
             raise DataError("GSM8K problem without an annotated solution", field="answer")

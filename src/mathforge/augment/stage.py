@@ -37,7 +37,7 @@ STAGES = [
         "augment teacher",
         AugmentTeacherConfig,
         run="mathforge.augment.stages:run_teacher",
-        report="mathforge.augment.stages:report_failed_requests",
+        report="mathforge.stage_output:report_failed_requests",
         help="new questions from a teacher LLM (rephrase, alter, FOBAR, BF-Trans, expression replacement, "
         "harder, MuggleMath's five evolutions)",
         description="Ask a teacher model behind an OpenAI-compatible server for new questions. Unusable replies "

@@ -114,12 +114,3 @@ def run_teacher(cfg: AugmentTeacherConfig) -> dict:
             "rejected": len(output.rejected.rows), "requests_failed": counts.get("request_failed", 0),
             **backend.stats(),
         })  # fmt: skip
-
-
-def report_failed_requests(cfg, stats: dict) -> int:
-    """Exit code 1 (and say how to retry) when some requests failed; their work was not recorded."""
-    failed = stats.get("requests_failed", 0)
-    if failed:
-        print(f"{failed} requests failed (not recorded): run the same command again to retry them")
-        return 1
-    return 0

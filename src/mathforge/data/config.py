@@ -29,4 +29,7 @@ class ProblemsConfig(Config):
 
         if not self.dataset:
             raise DataError("give --dataset NAME (or a problem file)", field="dataset")
-        return load_problems(self.dataset, split=self.split, data_dir=self.data_dir, limit=self.limit)
+        problems = load_problems(self.dataset, split=self.split, data_dir=self.data_dir, limit=self.limit)
+        if not problems:
+            raise DataError("no problems: the file or split is empty", self.dataset, field="dataset")
+        return problems

@@ -39,6 +39,9 @@ class PredictionLog:
         self.new_samples = self.new_tokens = self.new_problems = 0
         self._left: dict[str, int] = {}
         self._on_record = None
+        self.failed: list[
+            dict
+        ] = []  # samples whose requests failed this run (not recorded: a re-run retries)
 
     def todo(self, problems, n: int) -> int:
         """How many (problem, sample) pairs are not written yet (and remember them for progress)."""

@@ -15,8 +15,12 @@ def render_report(metrics: dict, example: PredictionRow | None = None) -> str:
     title = f"# Evaluation: {cfg.get('model', '?')} on {cfg.get('dataset', '?')}"
     lines = [title, ""]
     if metrics.get("partial"):
-        lines += [f"**Partial**: the run stopped early ({metrics['partial']}); these figures cover the "
-                  "samples it finished. Re-run the same command to resume.", ""]  # fmt: skip
+        lines += [f"**Partial** ({metrics['partial']}): these figures cover the samples that finished. "
+                  "Re-run the same command to resume; it retries what failed.", ""]  # fmt: skip
+    if metrics.get("failed"):
+        lines += ["| failed sample | error |", "| --- | --- |"]
+        lines += [f"| {f['id']} #{f['sample']} | {f['error']} |" for f in metrics["failed"]["first"]]
+        lines.append("")
     lines += ["| setting | value |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in cfg.items()]
     lines += ["", "## Results", "", "Accuracies are percentages of samples.", ""]

@@ -2,7 +2,9 @@
 
 The steps: load the inputs -> open the prediction log (resume check, grade-and-write per sample) -> run
 the loop, which owns its sandbox -> summarize the rows -> write the report. A run that stops early (Ctrl-C,
-an error) still summarizes what it finished, marked partial.
+an error) still summarizes what it finished, marked partial. A sample whose request failed (after the
+backend's retries) is not recorded: the others finish, ``failed.jsonl`` lists it with the reason, the exit
+code is 1, and running the same command again retries only what failed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from mathforge.evaluate.config import EvaluateConfig
 from mathforge.evaluate.metrics import summarize
 from mathforge.evaluate.predictions import PredictionLog
 from mathforge.evaluate.report import pick_example, render_report
-from mathforge.io import DataError, progress, write_json
+from mathforge.io import DataError, progress, write_json, write_jsonl
 
 
 def run(cfg: EvaluateConfig, *, problems: list | None = None, backend=None) -> dict:
@@ -77,7 +79,7 @@ def generate(cfg: EvaluateConfig, problems: list, log: PredictionLog, backend=No
         with sandbox as sb, progress(f"evaluate {cfg.mode}", todo, unit="samples") as advance:
             log.on_record(lambda lg: advance(1, extra=f"{lg.new_problems / lg.elapsed:.2f} problems/s "
                                                       f"{lg.new_tokens / lg.elapsed:.0f} tok/s"))  # fmt: skip
-            run_tir(
+            trajs = run_tir(
                 backend,
                 problems,
                 mode=cfg.mode,
@@ -92,6 +94,7 @@ def generate(cfg: EvaluateConfig, problems: list, log: PredictionLog, backend=No
                 on_done=lambda traj: log.record(traj, by_id[traj.problem_id]),
                 batch_size=cfg.batch_size,
             )
+        log.failed = [{"id": t.problem_id, "sample": t.sample, "error": t.error} for t in trajs if t.error]
     finally:
         if own_backend:
             backend.close()
@@ -111,6 +114,9 @@ def tokenizer_for(cfg: EvaluateConfig, backend):
 # -- 4. summarize, 5. report ----------------------------------------------------------------------------------
 def summarize_run(cfg: EvaluateConfig, log: PredictionLog, grader, partial: str | None) -> dict:
     metrics = {"config": log.config, **summarize(log.rows.rows, grader.equiv_many, cfg.n)}
+    if log.failed:
+        partial = partial or f"{len(log.failed)} sample(s) failed: their requests did not succeed"
+        metrics["failed"] = {"samples": len(log.failed), "first": log.failed[:5]}
     if partial:
         metrics["partial"] = partial
     metrics["timing"] = log.timing()
@@ -118,6 +124,7 @@ def summarize_run(cfg: EvaluateConfig, log: PredictionLog, grader, partial: str 
 
 
 def write_outputs(out: Path, metrics: dict, log: PredictionLog) -> None:
+    write_jsonl(out / "failed.jsonl", log.failed)  # this run's failures only: a re-run retries them
     write_json(out / "metrics.json", metrics)
     (out / "report.md").write_text(render_report(metrics, pick_example(log.rows.rows)), encoding="utf-8")
 
@@ -133,4 +140,10 @@ def report(cfg: EvaluateConfig, metrics: dict) -> int:
         f"{t['samples_this_run']} new samples in {t['wall_seconds']:.1f}s ({t['tokens_per_second']:.0f} tok/s); "
         f"wrote {cfg.out}/predictions.jsonl, metrics.json, report.md"
     )
+    failed = metrics.get("failed", {}).get("samples", 0)
+    if failed:
+        first = metrics["failed"]["first"][0]
+        print(f"{failed} sample(s) failed and were not recorded (e.g. {first['id']}: {first['error']}); "
+              f"see {cfg.out}/failed.jsonl and run the same command again to retry them")  # fmt: skip
+        return 1
     return 0

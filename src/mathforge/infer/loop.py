@@ -4,7 +4,9 @@ In-process, a model call is the expensive, serial part: all live samples generat
 code starts in its own sandbox ``Session`` the moment its row reaches the output fence (the backend reports
 rows as they stop, so the interpreter works while the rest of the batch decodes); then the next round.
 Finished samples are replaced from the queue right away so the batch stays full. Over HTTP the server batches for us: each
-sample is an asyncio task that advances on its own, so one slow program or long generation holds no one else.
+sample is an asyncio task that advances on its own, so one slow program or long generation holds no one else,
+and one request that fails (after the backend's retries) fails only its own sample: that trajectory ends with
+``error`` set and is not passed to ``on_done``, so a caller records nothing for it and a re-run retries it.
 """
 
 from __future__ import annotations
@@ -186,7 +188,11 @@ async def _run_async(backend, steps: Steps, trajs, sandbox, on_done, chat: bool,
                 while not t.done:
                     prompt, p = steps.request(t, chat=chat)
                     start = time.perf_counter()
-                    (c,) = await backend.agenerate(prompt, p)
+                    try:
+                        (c,) = await backend.agenerate(prompt, p)
+                    except Exception as exc:  # noqa: BLE001 - a failed request fails its own sample only
+                        t.error = f"{type(exc).__name__}: {exc}"[:500]
+                        return
                     t.gen_seconds += time.perf_counter() - start
                     code = steps.absorb(t, c)
                     if code is None:

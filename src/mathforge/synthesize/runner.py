@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mathforge.io import JsonlAppender, progress
+from mathforge.io import JsonlAppender, progress, write_jsonl
 from mathforge.rows import write_rows
 from mathforge.stage_output import report_stats
 from mathforge.synthesize.config import SynthesizeConfig
@@ -22,17 +22,21 @@ def run(cfg: SynthesizeConfig) -> dict:
 
     questions = load_questions(cfg.dataset, split=cfg.split, data_dir=cfg.data_dir, limit=cfg.limit)
     params = cfg.gen_params()
+    failed: list[dict] = []  # requests that failed this run: not recorded, so a re-run retries them
     with load_backend(cfg) as backend, JsonlAppender(samples_file(cfg), key=sample_key) as samples:
         if cfg.k_cot > 0:
             with progress("CoT paths", total=len(questions), unit="question") as advance:
-                generate_cot(questions, backend, params, cfg.k_cot, samples, advance, cfg.prompt_style)
+                failed += generate_cot(
+                    questions, backend, params, cfg.k_cot, samples, advance, cfg.prompt_style
+                )
         if cfg.k_code > 0:
             with (
                 cfg.make_sandbox() as sandbox,
-                progress("code paths", total=len(questions), unit="question") as advance,
+                progress("code paths", total=len(questions), unit="question") as go,
             ):
-                generate_code(questions, backend, params, cfg.k_code, samples, sandbox, cfg.max_rounds, advance,
-                              cfg.prompt_style)  # fmt: skip
+                failed += generate_code(questions, backend, params, cfg.k_code, samples, sandbox, cfg.max_rounds,
+                                        go, cfg.prompt_style)  # fmt: skip
+        write_jsonl(Path(cfg.out).with_suffix(".failed.jsonl"), failed)
         kept, removed, test_counts = filter_all(cfg, questions, list(samples.rows))
         write_rows(cfg.out, kept)
         stats = {
@@ -45,6 +49,7 @@ def run(cfg: SynthesizeConfig) -> dict:
             "questions_with_a_solution": len({r.qid for r in kept}),
             "removed": removed,
             "decontamination": {"ngram": cfg.ngram, "test_questions": test_counts},
+            "requests_failed": len(failed),
             **backend.stats(),
         }
     return report_stats(stats, cfg.stats_file(), "solution synthesis")

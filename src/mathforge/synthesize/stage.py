@@ -8,6 +8,7 @@ STAGES = [
         "synthesize",
         SynthesizeConfig,
         run="mathforge.synthesize.runner:run",
+        report="mathforge.stage_output:report_failed_requests",
         help="k CoT + k code-nested solutions per question from a teacher LLM, then filters "
         "(answer check / majority vote, dedup, test-set decontamination)",
         description="Synthesize solutions with a teacher behind an OpenAI-compatible server (or a model folder "

@@ -33,13 +33,18 @@ def load_questions(path_or_name, split="train", data_dir=None, limit=None) -> li
     from mathforge.rows import read_rows
 
     p = Path(str(path_or_name))
-    if p.suffix in (".json", ".jsonl") and p.exists() and _is_question_file(p):
-        rows = [row for _, row in read_rows(p, QuestionRow)]
-        return rows[:limit] if limit is not None else rows
-    from mathforge.data import load_problems
+    from mathforge.io import DataError
 
-    return [QuestionRow(id=x.id, question=x.question, gold=x.gold, source_id=x.id)
-            for x in load_problems(path_or_name, split=split, data_dir=data_dir, limit=limit)]  # fmt: skip
+    if p.suffix in (".json", ".jsonl") and p.exists() and _is_question_file(p):
+        rows = [row for _, row in read_rows(p, QuestionRow)][:limit]
+    else:
+        from mathforge.data import load_problems
+
+        rows = [QuestionRow(id=x.id, question=x.question, gold=x.gold, source_id=x.id)
+                for x in load_problems(path_or_name, split=split, data_dir=data_dir, limit=limit)]  # fmt: skip
+    if not rows:
+        raise DataError("no questions: the file or split is empty", path_or_name, field="dataset")
+    return rows
 
 
 def _is_question_file(path: Path) -> bool:
@@ -68,8 +73,9 @@ def _prompter(kind: str, style: str):
     return f"format:{style}", lambda q: build_prompt(q, style)
 
 
-def generate_cot(questions, backend, params, k: int, samples, advance, style: str = "teacher") -> None:
-    """k chain-of-thought samples per question (skipping those already in ``samples``)."""
+def generate_cot(questions, backend, params, k: int, samples, advance, style: str = "teacher") -> list[dict]:
+    """k chain-of-thought samples per question (skipping those already in ``samples``). Returns the failed
+    requests (question id and error): nothing is written for them, so a re-run retries them."""
     import asyncio
 
     from mathforge.answer import extract_answer
@@ -79,12 +85,19 @@ def generate_cot(questions, backend, params, k: int, samples, advance, style: st
     advance(len(questions) - len(todo))
     p = params.with_(n=k)
 
+    failed: list[dict] = []
+
     async def run():
         sem = asyncio.Semaphore(32)
 
         async def one(q):
             async with sem:
-                comps = await backend.agenerate(render(q.question), p)
+                try:
+                    comps = await backend.agenerate(render(q.question), p)
+                except Exception as exc:  # noqa: BLE001 - one failed request must not stop the others
+                    failed.append({"qid": q.id, "mode": "cot", "error": f"{type(exc).__name__}: {exc}"[:500]})
+                    advance(1)
+                    return
             for s, c in enumerate(comps):
                 if (q.id, "cot", s) not in samples.done:
                     samples.write({"qid": q.id, "mode": "cot", "sample": s, "text": c.text,
@@ -98,12 +111,14 @@ def generate_cot(questions, backend, params, k: int, samples, advance, style: st
             await backend.aclose()
 
     asyncio.run(run())
+    return failed
 
 
 def generate_code(
     questions, backend, params, k: int, samples, sandbox, max_rounds: int, advance, style: str = "teacher"
-) -> None:
-    """k code-nested samples per question through the tool-integrated loop (teacher = model)."""
+) -> list[dict]:
+    """k code-nested samples per question through the tool-integrated loop (teacher = model). Returns the
+    samples whose requests failed (not written: a re-run retries them)."""
     from mathforge.infer import run_tir
 
     prompt_name, render = _prompter("code_solution", style)
@@ -127,8 +142,11 @@ def generate_code(
         if counted[traj.problem_id] == k:
             advance(1)
 
-    run_tir(backend, questions, mode="tir", n=k, params=params, max_rounds=max_rounds, sandbox=sandbox,
-            prompts=prompts, skip=skip, on_done=on_done)  # fmt: skip
+    trajs = run_tir(backend, questions, mode="tir", n=k, params=params, max_rounds=max_rounds, sandbox=sandbox,
+                    prompts=prompts, skip=skip, on_done=on_done)  # fmt: skip
+    return [
+        {"qid": t.problem_id, "mode": "code", "sample": t.sample, "error": t.error} for t in trajs if t.error
+    ]
 
 
 def filter_samples(questions, samples: list[dict], grader, min_agreement: float, index=None, fmt="tora"):

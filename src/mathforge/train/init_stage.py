@@ -30,6 +30,12 @@ def run(cfg: InitModelConfig) -> Path:
     from mathforge.train.init_model import init_model
 
     texts = read_texts(cfg.data, cfg.max_texts)
+    if cfg.data and not texts:
+        from mathforge.io import DataError
+
+        raise DataError(
+            "no text to train the tokenizer on (no text fields in these files)", cfg.data[0], field="data"
+        )
     return init_model(cfg.out, cfg.size, texts=texts, vocab_size=cfg.vocab_size, seed=cfg.seed)
 
 

@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from mathforge.io import DataError
 from mathforge.train.attention import register_packed_sdpa
 from mathforge.train.config import StageConfig, TrainConfig, load_recipe
 from mathforge.train.data import load_rows, to_examples
@@ -66,6 +67,7 @@ def plan(cfg: TrainConfig) -> list[dict]:
 def train(recipe_or_config, callbacks: list | None = None) -> list[Path]:
     """Run every stage of a recipe (path to YAML, dict or :class:`TrainConfig`); one checkpoint per stage."""
     recipe: TrainConfig = load_recipe(recipe_or_config)
+    check_inputs(recipe)
     model_path = recipe.base_model
     outputs: list[Path] = []
     for stage in recipe.resolved_stages():
@@ -77,6 +79,18 @@ def train(recipe_or_config, callbacks: list | None = None) -> list[Path]:
         outputs.append(stage_dir)
         model_path = str(stage_dir)  # the next stage starts from this one's weights
     return outputs
+
+
+def check_inputs(recipe: TrainConfig) -> None:
+    """Before any model is loaded: every stage's data file exists and the base model is a model folder (or,
+    online, a hub id), so bad input is one clear error, not a traceback from deep inside a library."""
+    from mathforge.llm import check_model_path
+
+    for stage in recipe.resolved_stages():
+        for path in stage.data:
+            if not Path(path).is_file():
+                raise DataError(f"file not found (data of stage {stage.name!r})", path, field="data")
+    check_model_path(recipe.base_model)
 
 
 def encode_dataset(tokenizer, stage: StageConfig) -> tuple[list[dict], dict]:
