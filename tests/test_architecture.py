@@ -28,7 +28,7 @@ ALLOWED = {
     # services
     "solution": {"io"},
     "sandbox": {"io", "config", "registry"},
-    "llm": {"io", "config"},
+    "llm": {"io", "config", "registry"},
     "answer": {"io", "config", "solution"},
     # stages, in pipeline order (infer is the tool-integrated loop that synthesize and evaluate drive)
     "data": BASE | {"solution"},

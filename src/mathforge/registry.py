@@ -21,6 +21,7 @@ from mathforge.config import Config
 #: modules whose ``STAGES`` lists make up the CLI, in the pipeline's order (as ``mathforge --help`` shows)
 STAGE_MODULES = (
     "mathforge.data.stage",
+    "mathforge.llm.stage",
     "mathforge.augment.stage",
     "mathforge.synthesize.stage",
     "mathforge.train.stage",
@@ -32,6 +33,7 @@ STAGE_MODULES = (
 #: one line of help for verbs that only group sub-commands (``augment code|audit|...``)
 GROUPS = {
     "data": "look at the datasets as mathforge loads them",
+    "models": "bring a model in: a GGUF file or package -> an HF folder",
     "augment": "make training data: GSM8K chains -> code, label audit, numeric perturbation, teacher questions",
     "sandbox": "the isolated Python executor: check its protections, run code",
 }
