@@ -12,5 +12,15 @@ from mathforge.answer.boxed import last_boxed
 from mathforge.answer.equiv import is_equiv
 from mathforge.answer.extract import extract_answer
 from mathforge.answer.grader import Grader, GradeResult
+from mathforge.answer.multi import split_answers
+from mathforge.answer.options import GradeOptions
 
-__all__ = ["extract_answer", "is_equiv", "last_boxed", "Grader", "GradeResult"]
+__all__ = [
+    "extract_answer",
+    "is_equiv",
+    "last_boxed",
+    "Grader",
+    "GradeResult",
+    "GradeOptions",
+    "split_answers",
+]
