@@ -7,9 +7,10 @@ Each converter returns a :class:`Problem`, ``None`` for a row of another subset,
 never "fixed" blindly. Grading decisions per dataset live in ``meta["grading"]`` (read by
 ``mathforge.answer.GradeOptions.from_meta``):
 
-- minerva_math: ``rel_tol=0.01``. Golds are quoted to 2-3 significant figures with the unit outside the box
-  (``4.5e33``, ``1.6``); a prediction within 1% agrees with them at that precision, while a wrong exponent or
-  factor (the usual error) is far outside it.
+- minerva_math: ``rel_tol=0.01`` and ``sig_figs``. Golds are quoted to 2-3 significant figures with the unit
+  outside the box (``4.5e33``, ``1.6``): a prediction that rounds to the gold at its last digit matches
+  (idx 0 boxes 1.6 for 1.5708), and so does one within 1% (constants rounded differently); a wrong exponent
+  or factor, the usual error, is far outside both.
 - olympiadbench: ``multi_answer`` for the 94 ``is_multiple_answer`` golds (``$69$,$84$``, ``1,3,5``): every
   answer must be given, in any order, nothing extra (OlympiadBench's own judge splits and pairs the same
   way); ``abs_tol`` from the ``error`` field (id 2592: 4.2 +- 0.1); the ``unit`` stays in meta (the grader
@@ -115,9 +116,9 @@ def mawps_row(row: dict, path, line: int, split: str, subset: str | None = None)
     idx = row.get("idx", line - 1)
     meta: dict = {"subject": kind}
     gold = _gold("mawps", idx, canonical_number(target), path, line, meta)
-    exact = _fraction_of_rounded(float(gold)) if "gold_correction" not in meta else None
+    exact = _fraction_of_rounded(float(target)) if "gold_correction" not in meta else None
     if exact is not None:
-        meta["raw_gold"] = gold
+        meta["raw_gold"] = str(row.get("answer") or repr(float(target)))  # as the file writes it
         meta.setdefault("gold_normalized", []).append("repeating_decimal")
         gold = f"\\frac{{{exact.numerator}}}{{{exact.denominator}}}"
     return Problem(f"mawps/{split}/{idx}", question, gold, None, "mawps", split, meta)
@@ -135,7 +136,7 @@ def minerva_math_row(row: dict, path, line: int, split: str) -> Problem:
     question = require(row, "problem", path, line)
     solution = require(row, "solution", path, line)
     idx = row.get("idx", line - 1)
-    meta: dict = {"subject": row.get("type"), "grading": {"rel_tol": 0.01}}
+    meta: dict = {"subject": row.get("type"), "grading": {"rel_tol": 0.01, "sig_figs": True}}
     gold = _gold("minerva_math", idx, require(row, "answer", path, line), path, line, meta)
     return Problem(f"minerva_math/{split}/{idx}", question, gold, solution, "minerva_math", split, meta)
 

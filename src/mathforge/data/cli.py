@@ -34,14 +34,17 @@ def add_parser(subparsers) -> None:
     sub = parser.add_subparsers(dest="data_cmd", metavar="CMD", required=True)
 
     show = sub.add_parser("show", help="print problems of NAME (a dataset name or a .json/.jsonl path)")
-    show.add_argument("name", help="gsm8k, math, math500, svamp, asdiv, gsm_hard, a local file, or a hub id")
+    show.add_argument("name", help="a dataset name (see `mathforge data stats`), a local file, or a hub id")
     show.add_argument("--split", default="test", help="split to read (default: test)")
     show.add_argument("--limit", type=int, default=3, help="how many problems to print (default: 3)")
     show.add_argument("--data-dir", default=None, help="data folder (default: $MATHFORGE_DATA_DIR)")
     show.add_argument("--json", action="store_true", help="print one JSON object per line instead of a table")
     show.set_defaults(func=_show)
 
-    stats = sub.add_parser("stats", help="count problems per dataset/split, by subject and level for MATH")
+    stats = sub.add_parser(
+        "stats",
+        help="count problems per dataset/split (kept, skipped and why, repaired), by subject and level",
+    )
     stats.add_argument("--data-dir", default=None, help="data folder (default: $MATHFORGE_DATA_DIR)")
     stats.set_defaults(func=_stats)
 
@@ -73,7 +76,7 @@ def _stats(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from mathforge.data import DATASETS, data_dir, load_problems
+    from mathforge.data import DATASETS, LoadReport, data_dir, load_problems
 
     folder = data_dir(args.data_dir)
     if folder is None:
@@ -83,23 +86,46 @@ def _stats(args: argparse.Namespace) -> int:
     for col, justify in (
         ("dataset", "left"),
         ("split", "left"),
+        ("records", "right"),
         ("problems", "right"),
+        ("skipped / repaired", "left"),
         ("breakdown", "left"),
+        ("sha256", "left"),
     ):
         table.add_column(col, justify=justify, overflow="fold")
     for name, (_, files, _) in DATASETS.items():
         for split, rel in files.items():
             if not (folder / rel).exists():
-                table.add_row(name, split, "-", f"missing: {rel}")
+                table.add_row(name, split, "-", "-", "", f"missing: {rel}", "")
                 continue
-            problems = load_problems(name, split=split, data_dir=folder)
-            subjects = Counter(p.meta.get("subject") for p in problems if p.meta.get("subject"))
-            levels = Counter(p.meta.get("level") for p in problems if p.meta.get("level") is not None)
-            parts = []
-            if levels:
-                parts.append("levels " + " ".join(f"{k}:{v}" for k, v in sorted(levels.items())))
-            if subjects:
-                parts.append("; ".join(f"{k} {v}" for k, v in subjects.most_common()))
-            table.add_row(name, split, str(len(problems)), "\n".join(parts))
+            report = LoadReport()
+            problems = load_problems(name, split=split, data_dir=folder, report=report)
+            table.add_row(
+                name,
+                split,
+                str(report.records - report.filtered),
+                str(len(problems)),
+                _fixes(report),
+                _breakdown(problems),
+                (report.sha256 or "")[:12],
+            )
     Console().print(table)
     return 0
+
+
+def _fixes(report) -> str:
+    parts = [f"skipped {k}: {v}" for k, v in report.skipped.items()]
+    parts += [f"repaired {k}: {v}" for k, v in report.repaired.items()]
+    parts += [f"{k}: {v}" for k, v in report.notes.items()]
+    return "\n".join(parts)
+
+
+def _breakdown(problems) -> str:
+    subjects = Counter(p.meta.get("subject") for p in problems if p.meta.get("subject"))
+    levels = Counter(p.meta.get("level") for p in problems if p.meta.get("level") is not None)
+    parts = []
+    if levels:
+        parts.append("levels " + " ".join(f"{k}:{v}" for k, v in sorted(levels.items())))
+    if subjects:
+        parts.append("; ".join(f"{k} {v}" for k, v in subjects.most_common()))
+    return "\n".join(parts)
