@@ -93,6 +93,7 @@ def test_resume_refuses_output_of_another_input(tmp_path, capsys):
         ({"id": "x", "pred": "1"}, "gold"),
         ({"id": "x", "gold": "1"}, "output"),
         ({"id": "x", "gold": ["1"], "pred": "1"}, "gold"),
+        ({"id": "x", "gold": "1", "pred": "1", "grading": {"rel_tolerance": 0.1}}, "grading"),
     ],
 )
 def test_malformed_rows_fail_with_line_and_field(tmp_path, capsys, row, field):
@@ -115,6 +116,26 @@ def test_dataset_fills_gold_subject_level_by_id(tmp_path):
     assert json.loads((out / "metrics.json").read_text())["dataset"] == "math"
 
 
+def test_dataset_grading_options_reach_the_grader(tmp_path):
+    """olympiadbench's multi-answer gold (any order) and its allowed error come from the dataset by id."""
+    rows = [
+        {"id": "olympiadbench/1700", "pred": "84, 69"},
+        {"id": "olympiadbench/1700", "pred": "69"},
+        {"id": "olympiadbench/2592", "pred": "4.25"},
+        {"id": "olympiadbench/2592", "pred": "4.4"},
+        {"id": "own", "gold": "1.6", "pred": "1.5708", "grading": {"sig_figs": True}},
+    ]
+    src = _write(tmp_path / "preds.jsonl", rows)
+    out = tmp_path / "out"
+    assert (
+        main(["grade", str(src), "--out", str(out), "--dataset", "olympiadbench", "--data-dir", str(MINI)])
+        == 0
+    )
+    graded = _read(out / "graded.jsonl")
+    assert [r["correct"] for r in graded] == [True, False, True, False, True]
+    assert graded[0]["grading"] == {"multi_answer": True}
+
+
 def test_percent_flag(tmp_path):
     src = _write(tmp_path / "preds.jsonl", [{"id": "p", "gold": "0.25", "pred": "25"}])
     assert main(["grade", str(src), "--out", str(tmp_path / "strict")]) == 0
@@ -123,11 +144,13 @@ def test_percent_flag(tmp_path):
     assert _read(tmp_path / "lenient" / "graded.jsonl")[0]["correct"] is True
 
 
-def test_data_verb_show_and_stats(capsys):
+def test_data_verb_show_and_stats(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # rich folds long cells in a narrow terminal
     assert main(["data", "show", "svamp", "--data-dir", str(MINI), "--json", "--limit", "1"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["id"], r["gold"], r["dataset"]) for r in rows] == [("chal-1", "145", "svamp")]
     assert main(["data", "stats", "--data-dir", str(MINI)]) == 0
     out = capsys.readouterr().out
     assert "math500" in out and "missing: gsm8k/train.jsonl" in out
+    assert "skipped empty_gold 1; repaired trailing_junk 1, wrong_gold_corrected 1" in out  # gaokao2023en
     assert main(["data", "show", "svamp", "--split", "train", "--data-dir", str(MINI)]) == 2

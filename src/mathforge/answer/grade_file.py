@@ -1,8 +1,9 @@
 """Grade a predictions file: the work behind `mathforge grade`.
 
 Input rows: ``id``, ``gold`` and either ``output`` (full model text; the answer is extracted) or ``pred`` (an
-already-extracted answer); optional ``subject``, ``level``. With ``dataset=NAME`` rows may leave out ``gold``,
-``subject`` and ``level``: they are looked up by ``id`` in the dataset.
+already-extracted answer); optional ``subject``, ``level``, ``grading`` (per-problem options, see
+:class:`~mathforge.answer.GradeOptions`). With ``dataset=NAME`` rows may leave out ``gold``, ``subject``,
+``level`` and ``grading``: they are looked up by ``id`` in the dataset.
 Outputs: ``graded.jsonl`` (input row + ``extracted``, ``correct``, ``grade_status``; append-only, resumable)
 and ``metrics.json``.
 """
@@ -14,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from mathforge.answer.extract import extract_answer
+from mathforge.answer.options import GradeOptions
 from mathforge.io import DataError, JsonlAppender, progress, read_jsonl, write_json
 
 
@@ -81,9 +83,14 @@ def _prepare(path: Path, reference: dict) -> list[dict]:
             )
         if ref is not None:
             row.setdefault("gold", ref.gold)
-            for key in ("subject", "level"):
+            for key in ("subject", "level", "grading"):
                 if row.get(key) is None and ref.meta.get(key) is not None:
                     row[key] = ref.meta[key]
+        if row.get("grading") is not None:
+            try:
+                GradeOptions.coerce(row["grading"])
+            except (TypeError, ValueError) as exc:
+                raise DataError(str(exc), path, line, "grading") from None
         if row.get("gold") is None:
             raise DataError(
                 "missing required field (or pass --dataset to look golds up by id)", path, line, "gold"
@@ -135,7 +142,7 @@ def grade_file(
                 row["extracted"] = str(row["pred"]).strip()
             else:
                 row["extracted"] = extract_answer(row.get("output"))
-        pairs = [(row["extracted"], row["gold"]) for row in todo]
+        pairs = [(row["extracted"], row["gold"], row.get("grading")) for row in todo]
         results: dict[int, object] = {}
         next_write = 0
 
