@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 
-from mathforge.answer.multi import MAX_PARTS, all_paired, split_answers
+from mathforge.answer.multi import MAX_PARTS, all_paired, normalize_tuple, split_answers
 from mathforge.answer.normalize import choice_letter, has_ellipsis, prepare_latex, strip_wrappers
 from mathforge.answer.numbers import (  # noqa: F401  (re-exported: the fast path's public names)
     MAX_FAST_LEN,
@@ -30,7 +30,7 @@ from mathforge.answer.numbers import (  # noqa: F401  (re-exported: the fast pat
 )
 from mathforge.answer.options import GradeOptions
 from mathforge.answer.symbolic import (  # noqa: F401  (python_expr_to_latex is re-exported)
-    canonical_atoms,
+    canonical_pair,
     exact_conflict,
     numeric_value,
     python_expr_to_latex,
@@ -50,7 +50,22 @@ def _light_normal(s: str) -> str:
 def _text_answer(s: str) -> str | None:
     """A word answer (``\\text{East}``, ``Evelyn``) lower-cased, for a case-insensitive comparison."""
     inner = _TEXT_WRAP_RE.sub(lambda m: m.group(1), strip_wrappers(s).replace("$", "")).strip()
-    return inner.lower() if re.fullmatch(r"[A-Za-z][A-Za-z \-']*", inner) else None
+    # two letters at least: a lone x and X are different variables, not one word in two cases
+    return inner.lower() if re.fullmatch(r"[A-Za-z][A-Za-z \-']+", inner) else None
+
+
+def _tuple_verdict(pred: str, gold: str, percent: bool, options: GradeOptions) -> bool | None:
+    """``(1,8,19)`` vs ``(2,7,13)``: two parenthesized tuples of plain numbers, compared entry by entry
+    (multi-answer golds list many; sending each pair to math-verify would cost a parse per pair)."""
+    p, g = normalize_tuple(pred), normalize_tuple(gold)
+    if p is None or g is None:
+        return None
+    if len(p) != len(g):
+        return False
+    numbers = [(parse_number(a), parse_number(b)) for a, b in zip(p, g, strict=True)]
+    if any(a is None or b is None for a, b in numbers):
+        return None
+    return all(numbers_equal(a, b, percent, options) for a, b in numbers)
 
 
 def is_equiv(
@@ -99,6 +114,9 @@ def fast_verdict(
     p, g = parse_number(pred), parse_number(gold)
     if p is not None and g is not None:
         return numbers_equal(p, g, percent, options)
+    entries = _tuple_verdict(pred, gold, percent, options)
+    if entries is not None:
+        return entries
     if _light_normal(pred) == _light_normal(gold):
         return True
     words = _text_answer(gold)
@@ -237,8 +255,8 @@ def math_verify_equiv(
     sets = solution_sets(g, p)
     if sets is not None:
         return agrees([sets[0]], [sets[1]])
-    cg, cp = canonical_atoms(g), canonical_atoms(p)
-    if (cg, cp) != (g, p) and agrees([cg], [cp]):
+    canonical = canonical_pair(g, p)
+    if canonical is not None and agrees([canonical[0]], [canonical[1]]):
         return True
     if percent or options.numeric_slack:
         return _numeric_retry(pred, gold, g, p, percent, options)

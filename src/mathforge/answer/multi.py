@@ -68,6 +68,15 @@ def split_answers(text: str) -> list[str]:
     return parts
 
 
+def normalize_tuple(text: str) -> list[str] | None:
+    """``(1, 8, 19)`` / ``\\left(1,8,19\\right)`` -> its entries; None unless one parenthesized tuple."""
+    s = _DOLLAR_RE.sub("", str(text)).replace("\\left(", "(").replace("\\right)", ")").strip()
+    if not (s.startswith("(") and s.endswith(")")) or len(_top_level_split(s)) != 1:
+        return None
+    entries = [e.strip() for e in _top_level_split(s[1:-1])]
+    return entries if len(entries) > 1 and all(entries) else None
+
+
 def all_paired(preds: list[str], golds: list[str], equal: Callable[[str, str], bool]) -> bool:
     """Every gold pairs with a distinct pred under ``equal`` and none is left over (greedy, in gold order;
     identical strings are paired first so the common case costs no grading)."""

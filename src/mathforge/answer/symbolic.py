@@ -118,15 +118,26 @@ def solution_sets(gold, pred) -> tuple | None:
     return gs, ps
 
 
-def canonical_atoms(expr):
-    """Integer-valued floats -> integers, and every symbol -> a plain symbol of the same name."""
+def canonical_pair(gold, pred) -> tuple | None:
+    """Both sides with integer-valued floats as integers and same-named symbols made one symbol, when that
+    changes anything (``14.0 - 1.0i`` vs ``14 - i``); None otherwise, so a plain wrong answer costs no
+    second comparison."""
     import sympy
 
-    if not isinstance(expr, sympy.Basic):
-        return expr
-    floats = {f: sympy.Integer(int(f)) for f in expr.atoms(sympy.Float) if f == int(f)}
-    symbols = {s: sympy.Symbol(s.name) for s in expr.atoms(sympy.Symbol)}
-    return expr.xreplace({**floats, **symbols})
+    if not isinstance(gold, sympy.Basic) or not isinstance(pred, sympy.Basic):
+        return None
+    floats = [f for e in (gold, pred) for f in e.atoms(sympy.Float) if f == int(f)]
+    names: dict[str, set] = {}
+    for s in gold.atoms(sympy.Symbol) | pred.atoms(sympy.Symbol):
+        names.setdefault(s.name, set()).add(s)
+    if not floats and all(len(same) == 1 for same in names.values()):
+        return None
+
+    def canonical(expr):
+        ints = {f: sympy.Integer(int(f)) for f in expr.atoms(sympy.Float) if f == int(f)}
+        return expr.xreplace({**ints, **{s: sympy.Symbol(s.name) for s in expr.atoms(sympy.Symbol)}})
+
+    return canonical(gold), canonical(pred)
 
 
 def numeric_value(expr) -> Fraction | None:
