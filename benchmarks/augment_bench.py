@@ -71,22 +71,19 @@ def bench_perturb(problems) -> list[tuple[str, float, str]]:
 
 
 def bench_cache(n: int = 50) -> list[tuple[str, float, str]]:
-    from mathforge.augment.cache import CachedBackend
-    from mathforge.llm import Completion, GenParams
+    from mathforge.llm import Backend, Completion, GenParams
+    from mathforge.llm.cache import CachedBackend
 
-    class Slow:
-        api, concurrent, model = "completions", True, "slow"
+    class Slow(Backend):
+        concurrent, name = True, "slow"
 
-        def generate(self, prompts, params):
+        def generate(self, prompts, params, on_finish=None):
             time.sleep(0.02 * len(prompts))
             return [[Completion("Question: x", "stop", 5)] for _ in prompts]
 
         async def agenerate(self, prompt, params):
             await asyncio.sleep(0.02)
             return [Completion("Question: x", "stop", 5)]
-
-        def close(self):
-            pass
 
     with tempfile.TemporaryDirectory() as d:
         cb = CachedBackend(Slow(), os.path.join(d, "c.sqlite"))

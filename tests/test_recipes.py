@@ -9,7 +9,7 @@ import pytest
 
 from mathforge.cli import main
 from mathforge.io import DataError
-from mathforge.recipes import options_to_argv, plan
+from mathforge.recipes import plan
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,7 +22,7 @@ steps:
       stages:
         - {name: cot, data: [data/cot.jsonl], max_steps: 2}
         - {name: code, data: [data/code.jsonl], mask_outputs: true}
-  - evaluate: {model: "@code", data: data/test.jsonl, mode: tir, max_rounds: 4, max_tokens: 1024}
+  - evaluate: {model: "@code", dataset: data/test.jsonl, mode: tir, max_rounds: 4, max_tokens: 1024}
 """
 
 
@@ -45,11 +45,14 @@ def write(folder: Path, text: str) -> Path:
 
 def test_good_recipe_resolves_stage_references(workdir):
     p = plan(write(workdir, GOOD))
-    verbs = [v for v, _ in p.steps]
-    assert verbs == ["train", "evaluate"]
-    argv = p.steps[1][1]
+    assert [s.name for s in p.steps] == ["train", "evaluate"]
+    from mathforge.evaluate import EvaluateConfig
+    from mathforge.train import TrainConfig
+
+    train, evaluate = (s.config for s in p.steps)
+    assert isinstance(train, TrainConfig) and isinstance(evaluate, EvaluateConfig)  # configs, not argv
     # "@code" became the checkpoint folder of the code stage
-    assert argv[argv.index("--model") + 1] == str(Path("out/run") / "code")
+    assert evaluate.model == str(Path("out/run") / "code") and evaluate.max_tokens == 1024
     assert "data/cot.jsonl" in p.reads and "base" in p.reads
 
 
@@ -59,19 +62,21 @@ def test_cli_dry_run_exit_codes(workdir, capsys):
     assert "dry run: recipe is valid" in capsys.readouterr().out
     bad = write(workdir, GOOD.replace("max_rounds: 4", "max_roundz: 4"))
     assert main(["run", str(bad), "--dry-run"]) == 2
-    assert "recipe invalid" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert "steps[2].evaluate.max_roundz" in err and "unknown setting" in err and str(bad) in err
 
 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
         (("name: t", "name: t\nlearning_rate: 1"), "unknown top-level key"),
-        (("max_steps: 2", "max_stepz: 2"), "invalid train step"),  # train package's pydantic model
-        (("max_rounds: 4", "max_roundz: 4"), "bad options for 'evaluate'"),  # evaluate's own parser
-        (("mode: tir", "mode: magic"), "bad options for 'evaluate'"),  # a bad value, not just a bad key
+        (("max_steps: 2", "max_stepz: 2"), "max_stepz"),  # a stage of the train config
+        (("max_rounds: 4", "max_roundz: 4"), "max_roundz: unknown setting"),
+        (("mode: tir", "mode: magic"), "mode: Input should be"),  # a bad value, not just a bad key
         (("data/code.jsonl", "data/missing.jsonl"), "does not exist and no earlier step writes it"),
         (('"@code"', '"@stage3"'), "broken stage chain"),
         (("- evaluate:", "- frobnicate:"), "unknown step 'frobnicate'"),
+        (("dataset: data/test.jsonl", "dataset: nosuchset"), "unknown dataset 'nosuchset'"),
     ],
 )
 def test_bad_recipes_fail_with_a_clear_message(workdir, edit, message):
@@ -86,7 +91,7 @@ def test_bad_recipes_fail_with_a_clear_message(workdir, edit, message):
 def test_reference_to_a_later_stage_is_a_broken_chain(workdir):
     text = """
     steps:
-      - evaluate: {model: "@code", data: data/test.jsonl}
+      - evaluate: {model: "@code", dataset: data/test.jsonl}
       - train: {output_dir: out/run, base_model: base, stages: [{name: code, data: [data/code.jsonl]}]}
     """
     with pytest.raises(DataError, match=r"broken stage chain.*known stages: none yet"):
@@ -100,7 +105,7 @@ def test_file_written_by_an_earlier_step_counts_as_present(workdir):
       - train: {output_dir: out/run, base_model: gen/base, stages: [{name: cot, data: [gen/data/cot.jsonl]}]}
     """
     p = plan(write(workdir, text))
-    assert [v for v, _ in p.steps] == ["demo", "train"]
+    assert [s.name for s in p.steps] == ["demo", "train"]
     assert "gen" in p.writes
 
 
@@ -113,9 +118,26 @@ def test_hub_ids_are_remote_not_missing(workdir):
     assert p.remote == ["llm-agents/tora-code-7b-v1.0"]
 
 
-def test_options_to_argv():
-    argv = options_to_argv({"args": ["perturb"], "n_samples": 4, "greedy": True, "off": False, "xs": [1, 2]})
-    assert argv == ["perturb", "--n-samples", "4", "--greedy", "--xs", "1", "2"]
+def test_two_word_stages_are_written_as_on_the_command_line(workdir):
+    text = """
+    steps:
+      - augment perturb: {dataset: data/test.jsonl, n: 2, out: gen/p.jsonl}
+      - augment   code: {dataset: gen/p.jsonl, out: gen/c.jsonl, sandbox_timeout: 3}
+    """
+    p = plan(write(workdir, text))
+    assert [s.name for s in p.steps] == ["augment perturb", "augment code"]
+    assert p.steps[1].config.sandbox_timeout == 3.0 and "gen/c.jsonl" in p.writes
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(workdir):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(20)
+    )
+    path = workdir / "bomb.yaml"
+    path.write_text(bomb + "steps: [{evaluate: {dataset: gsm8k}}]\n")
+    with pytest.raises(DataError, match="aliases"):
+        plan(path)
 
 
 def run_recipes() -> list[Path]:
@@ -132,15 +154,19 @@ def test_shipped_recipes_validate(recipe, monkeypatch):
 def test_shipped_paper_recipes_have_the_papers_settings(monkeypatch):
     monkeypatch.chdir(REPO)
     p = plan(REPO / "recipes/mumath-code-7b.yaml", root=REPO)
-    [recipe] = [spec for verb, spec in p.steps if verb == "train"]
+    [recipe] = [s.config for s in p.steps if s.name == "train"]
     s1, s2 = recipe.resolved_stages()
     for s in (s1, s2):
         assert (s.lr, s.epochs, s.max_length, s.batch_size * s.grad_accum * 8) == (2e-5, 3, 2048, 128)
     assert s2.mask_outputs and s2.solution_format == "tora"
     assert p.accelerate == "recipes/accelerate/zero3.yaml"
     tora = plan(REPO / "recipes/tora-eval.yaml", root=REPO)
-    for _, argv in tora.steps:
-        assert argv[argv.index("--max-rounds") + 1] == "4" and argv[argv.index("--max-tokens") + 1] == "1024"
+    for step in tora.steps:
+        assert (step.config.max_rounds, step.config.max_tokens, step.config.prompt_format) == (
+            4,
+            1024,
+            "tora",
+        )
 
 
 def test_a_bare_training_recipe_is_one_train_step(workdir):
@@ -150,4 +176,4 @@ def test_a_bare_training_recipe_is_one_train_step(workdir):
     stages: [{name: cot, data: [data/cot.jsonl]}]
     """
     p = plan(write(workdir, text))
-    assert [v for v, _ in p.steps] == ["train"]
+    assert [s.name for s in p.steps] == ["train"]

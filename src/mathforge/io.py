@@ -41,8 +41,12 @@ def read_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     path = Path(path)
     if not path.exists():
         raise DataError("file not found", path)
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"not UTF-8 text (byte {exc.start} of the line)", path, lineno) from None
             if not line.strip():
                 continue
             try:
@@ -60,6 +64,8 @@ def read_json_or_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     if path.suffix == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise DataError(f"not UTF-8 text (byte {exc.start})", path) from None
         except json.JSONDecodeError as exc:
             raise DataError(f"invalid JSON ({exc.msg})", path, exc.lineno) from None
         if isinstance(data, dict):
@@ -228,3 +234,39 @@ class _RateColumn:
                 return Text("  -   " + unit + "/s" if speed is None else f"{speed:6.2f} {unit}/s")
 
         return RateColumn()
+
+
+#: a recipe or config larger than this is not a recipe (and must not be parsed into memory)
+MAX_YAML_BYTES = 8 << 20
+
+
+def read_yaml(path: str | os.PathLike):
+    """A YAML file's value, safely: no Python objects, no aliases (an alias bomb expands to gigabytes
+    when anything walks it), at most ``MAX_YAML_BYTES``; errors name the file and line."""
+    import yaml
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError("file not found", path)
+    if path.stat().st_size > MAX_YAML_BYTES:
+        raise DataError(f"larger than {MAX_YAML_BYTES >> 20} MiB: not a config file", path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 text (byte {exc.start})", path) from None
+
+    class _NoAliases(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.YAMLError(f"YAML aliases (*{event.anchor}) are not allowed in a config (line "
+                                     f"{event.start_mark.line + 1}); write the values out")  # fmt: skip
+            return super().compose_node(parent, index)
+
+    try:
+        return yaml.load(text, Loader=_NoAliases)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise DataError(f"invalid YAML: {exc.problem or exc}", path, line) from None
+    except yaml.YAMLError as exc:
+        raise DataError(f"invalid YAML: {exc}", path) from None

@@ -27,32 +27,3 @@ def sandbox():
 
     with Sandbox(workers=2, timeout=10) as sb:
         yield sb
-
-
-class ScriptedBackend:
-    """A Backend stand-in: ``reply(prompt, sample)`` gives each completion; counts the requests it served."""
-
-    api = "completions"
-    concurrent = True
-    model = "scripted"
-
-    def __init__(self, reply):
-        self.reply = reply
-        self.requests = 0
-
-    def generate(self, prompts, params):
-        from mathforge.llm import Completion
-
-        self.requests += len(prompts)
-        return [[Completion(self.reply(p, i), "stop", 7) for i in range(params.n)] for p in prompts]
-
-    async def agenerate(self, prompt, params):
-        return self.generate([prompt], params)[0]
-
-    def close(self):
-        pass
-
-
-@pytest.fixture
-def scripted():
-    return ScriptedBackend

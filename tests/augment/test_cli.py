@@ -13,7 +13,7 @@ def _rows(path):
 
 def test_code_verb_writes_rows_rejects_stats_and_resumes(mini_gsm8k_path, tmp_path):
     out = tmp_path / "code.jsonl"
-    argv = ["augment", "code", "--input", str(mini_gsm8k_path), "--out", str(out), "--workers", "1"]
+    argv = ["augment", "code", "--dataset", str(mini_gsm8k_path), "--out", str(out), "--sandbox-workers", "1"]
     assert main(argv) == 0
     rows, rejects = _rows(out), _rows(tmp_path / "code.rejects.jsonl")
     assert len(rows) == 5 and len(rejects) == 3
@@ -29,14 +29,14 @@ def test_code_verb_writes_rows_rejects_stats_and_resumes(mini_gsm8k_path, tmp_pa
 
 def test_audit_verb(mini_gsm8k_path, tmp_path):
     out = tmp_path / "audit.jsonl"
-    assert main(["augment", "audit", "--input", str(mini_gsm8k_path), "--out", str(out)]) == 0
+    assert main(["augment", "audit", "--dataset", str(mini_gsm8k_path), "--out", str(out)]) == 0
     flagged = {r["id"] for r in _rows(out)}
     assert flagged == {"gsm8k/train/4", "gsm8k/train/6"}
 
 
 def test_perturb_verb_resumes_after_partial_output(mini_gsm8k_path, tmp_path):
     out = tmp_path / "p.jsonl"
-    argv = ["augment", "perturb", "--input", str(mini_gsm8k_path), "--out", str(out), "--n", "2"]
+    argv = ["augment", "perturb", "--dataset", str(mini_gsm8k_path), "--out", str(out), "--n", "2"]
     assert main(argv) == 0
     full = _rows(out)
     stats = json.loads((tmp_path / "p.stats.json").read_text())

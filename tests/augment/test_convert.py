@@ -37,7 +37,8 @@ def test_converted_solution_structure(mini_gsm8k, sandbox):
     assert "<<" not in conv.solution and MARKER not in conv.solution
     assert conv.solution.endswith("\\boxed{54}.")
     row = conversion_row(problem, conv)
-    assert row["source_id"] == problem.id and row["method"] == "gsm8k_chain_to_code" and row["gold"] == "54"
+    assert row.source_id == problem.id and row.method == "gsm8k_chain_to_code" and row.gold == "54"
+    assert (row.mode, row.format) == ("code", "tora")
 
 
 def test_prose_final_step_becomes_code(mini_gsm8k, sandbox):

@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from mathforge.augment.teacher import METHODS, MUGGLEMATH, ReplyError, load_prompt, parse_reply
+from mathforge.augment.teacher import METHODS, MUGGLEMATH, PROMPT_DIR, ReplyError, parse_reply
+from mathforge.llm.prompts import load_prompt
+from mathforge.synthesize.synth import PROMPT_DIR as SOLUTION_PROMPTS
 
 REPLIES = Path(__file__).resolve().parents[1] / "fixtures" / "augment_teacher_replies.jsonl"
 
 
 @pytest.mark.parametrize("method", sorted(METHODS) + ["cot_solution", "code_solution"])
 def test_every_prompt_renders_with_no_placeholder_left(method):
-    p = load_prompt(method)
+    p = load_prompt(method, SOLUTION_PROMPTS if method.endswith("_solution") else PROMPT_DIR)
     assert p.version >= 1 and p.name == f"{method}.v{p.version}"
     text = p.render("Sam has 3 $2 coins {weird} and 10 marbles.", "16", "3 * 2 = <<3*2=6>>6\n#### 16")
     assert "Sam has 3 $2 coins {weird} and 10 marbles." in text
@@ -29,7 +31,7 @@ def test_mugglemath_has_five_evolutions():
 
 def test_unknown_version_is_an_error():
     with pytest.raises(ValueError):
-        load_prompt("rephrase", version=99)
+        load_prompt("rephrase", PROMPT_DIR, version=99)
 
 
 @pytest.mark.parametrize("case", [json.loads(x) for x in REPLIES.read_text().splitlines() if x.strip()])

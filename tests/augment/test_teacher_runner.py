@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mathforge.augment.teacher import augment_questions, row_key
-from mathforge.io import JsonlAppender
 from mathforge.llm import GenParams
+from mathforge.stage_output import StageOutput
 
 
 def _reply(prompt: str, sample: int) -> str:
@@ -20,13 +20,11 @@ def _reply(prompt: str, sample: int) -> str:
 
 
 def _run(problems, backend, tmp_path, methods, n=2):
-    out = JsonlAppender(tmp_path / "t.jsonl", key=row_key)
-    rej = JsonlAppender(tmp_path / "t.rejects.jsonl", key=row_key)
-    with out, rej:
+    with StageOutput(tmp_path / "t.jsonl", row_key, title="teacher") as output:
         counts = augment_questions(
-            problems, methods, backend, GenParams(n=n, temperature=0.7, seed=3), out, rej
+            problems, methods, backend, GenParams(n=n, temperature=0.7, seed=3), output
         )
-    return out.rows, rej.rows, counts
+    return output.kept.rows, output.rejected.rows, counts
 
 
 def test_rows_rejects_and_provenance(mini_gsm8k, scripted, tmp_path):

@@ -23,6 +23,10 @@ def test_infer_bench_quick_prints_both_runs_and_a_trajectory(tiny_tir_model):
     ]
     *_, executions, correct, _ = table[1].split("|")
     assert executions.strip() == "8", "every one of the 8 problems ran one program"
-    assert correct.strip() == "8/8"
+    # The fixture trains until it solves all its examples in one greedy batch on this machine (toy_check.json);
+    # the benchmark batches differently, and a near-tie can flip in the last float bits on another CPU:
+    # one miss is allowed, so the test holds on any machine (it once failed elsewhere at 7/8).
+    solved, total = (int(x) for x in correct.strip().split("/"))
+    assert total == 8 and solved >= 7
     assert "in-process tir overhead ratio, custom model" in out.stdout
     assert "```output\n" in out.stdout and "\\boxed{" in out.stdout  # the example trajectory

@@ -210,3 +210,13 @@ def test_dataset_file_sha256_and_report(tmp_path):
 def test_limit_counts_kept_problems_not_records():
     problems, report = _load("gaokao2023en", limit=3)
     assert len(problems) == 3 and report.kept == 3 and report.skipped == {"empty_gold": 1}
+
+
+def test_data_stats_counts_skips_and_repairs(capsys, monkeypatch):
+    from mathforge.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")  # rich folds long cells in a narrow terminal
+    assert main(["data", "stats", "--data-dir", str(MINI)]) == 0
+    out = capsys.readouterr().out
+    assert "skipped empty_gold 1; repaired trailing_junk 1, wrong_gold_corrected 1" in out  # gaokao2023en
+    assert "mawps_singleop" in out and file_sha256(MINI / "mawps" / "test.jsonl")[:16] in out

@@ -76,7 +76,8 @@ def test_math500_answer_equals_boxed_answer_of_solution(data_dir):
 
 
 def test_grading_gsm8k_test_golds_and_solutions_is_100_percent(data_dir, tmp_path):
-    from mathforge.answer.grade_file import grade_file
+    from mathforge.evaluate import GradeConfig
+    from mathforge.evaluate.grade import run as grade
 
     problems = load_problems("gsm8k", data_dir=data_dir)
     src = tmp_path / "preds.jsonl"
@@ -84,7 +85,10 @@ def test_grading_gsm8k_test_golds_and_solutions_is_100_percent(data_dir, tmp_pat
         for p in problems:
             fh.write(json.dumps({"id": p.id, "pred": p.gold}) + "\n")
             fh.write(json.dumps({"id": p.id, "output": p.solution}) + "\n")  # answer extracted from "#### N"
-    metrics = grade_file(
-        src, tmp_path / "out", dataset="gsm8k", data_dir=data_dir, workers=2, show_progress=False
+    metrics = grade(GradeConfig(file=str(src), out=str(tmp_path / "out"), dataset="gsm8k", data_dir=str(data_dir),
+                                grade_workers=2))  # fmt: skip
+    assert (metrics["samples"], metrics["accuracy"], metrics["grading"]["timeouts"]) == (
+        2 * len(problems),
+        1.0,
+        0,
     )
-    assert (metrics["total"], metrics["accuracy"], metrics["timeouts"]) == (2 * len(problems), 100.0, 0)

@@ -28,7 +28,7 @@ class ArithmeticBackend(Backend):
     def __init__(self):
         self.calls = 0
 
-    def generate(self, prompts, params):
+    def generate(self, prompts, params, on_finish=None):
         outs = []
         for k, prompt in enumerate(prompts):
             self.calls += 1

@@ -1,4 +1,4 @@
-"""evaluate(): predictions rows, metrics (graded by equivalence), report, resume; no model needed."""
+"""evaluate's run(cfg): predictions rows, metrics (graded by equivalence), report, resume; no model needed."""
 
 from __future__ import annotations
 
@@ -6,22 +6,25 @@ import json
 
 import pytest
 
-from mathforge.evaluate import evaluate
+from mathforge.evaluate import EvaluateConfig, run
 from mathforge.io import DataError, read_jsonl
+
+
+def ev(backend, problems, out, **settings):
+    """One evaluation with a ready backend and problems (its own sandbox and grader, one worker each)."""
+    cfg = EvaluateConfig(out=str(out), sandbox_workers=1, grade_workers=1, **settings)
+    return run(cfg, backend=backend, problems=problems)
 
 
 def rows(out):
     return [r for _, r in read_jsonl(out / "predictions.jsonl")]
 
 
-def test_rows_metrics_and_report(tmp_path, toy_problems, arithmetic_backend, sandbox):
-    m = evaluate(
+def test_rows_metrics_and_report(tmp_path, toy_problems, arithmetic_backend):
+    m = ev(
         backend=arithmetic_backend,
         problems=toy_problems,
         out=tmp_path,
-        sandbox=sandbox,
-        show_progress=False,
-        workers=1,
     )
     preds = rows(tmp_path)
     assert [(r["id"], r["sample"]) for r in preds] == [("a", 0), ("b", 0), ("c", 0), ("d", 0)]
@@ -48,17 +51,14 @@ def test_rows_metrics_and_report(tmp_path, toy_problems, arithmetic_backend, san
     assert "```output\n5\n```" in report  # the example trajectory
 
 
-def test_self_consistency_metrics(tmp_path, toy_problems, arithmetic_backend, sandbox):
-    m = evaluate(
+def test_self_consistency_metrics(tmp_path, toy_problems, arithmetic_backend):
+    m = ev(
         backend=arithmetic_backend,
         problems=toy_problems[:3],
         out=tmp_path,
-        sandbox=sandbox,
         n=4,
         temperature=0.8,
         seed=0,
-        show_progress=False,
-        workers=1,
     )
     preds = rows(tmp_path)
     assert len(preds) == 12
@@ -74,23 +74,17 @@ def test_self_consistency_metrics(tmp_path, toy_problems, arithmetic_backend, sa
     assert {"maj@1", "maj@2", "maj@4", "pass@2"} <= set(m)
 
 
-def test_resume_skips_finished_rows(tmp_path, toy_problems, arithmetic_backend, sandbox):
-    evaluate(
+def test_resume_skips_finished_rows(tmp_path, toy_problems, arithmetic_backend):
+    ev(
         backend=arithmetic_backend,
         problems=toy_problems[:2],
         out=tmp_path,
-        sandbox=sandbox,
-        show_progress=False,
-        workers=1,
     )
     calls = arithmetic_backend.calls
-    m = evaluate(
+    m = ev(
         backend=arithmetic_backend,
         problems=toy_problems,
         out=tmp_path,
-        sandbox=sandbox,
-        show_progress=False,
-        workers=1,
     )
     assert arithmetic_backend.calls - calls == 4  # only c and d ran (2 rounds each)
     assert sorted((r["id"], r["sample"]) for r in rows(tmp_path)) == [("a", 0), ("b", 0), ("c", 0), ("d", 0)]
@@ -99,117 +93,67 @@ def test_resume_skips_finished_rows(tmp_path, toy_problems, arithmetic_backend, 
     path = tmp_path / "predictions.jsonl"
     data = path.read_bytes()
     path.write_bytes(data[: data.rindex(b"\n", 0, len(data) - 1) + 1] + b'{"id": "d", "sam')
-    evaluate(
+    ev(
         backend=arithmetic_backend,
         problems=toy_problems,
         out=tmp_path,
-        sandbox=sandbox,
-        show_progress=False,
-        workers=1,
     )
     assert sorted((r["id"], r["sample"]) for r in rows(tmp_path)) == [("a", 0), ("b", 0), ("c", 0), ("d", 0)]
 
 
-def test_resume_with_other_settings_is_refused(tmp_path, toy_problems, arithmetic_backend, sandbox):
-    evaluate(
+def test_resume_with_other_settings_is_refused(tmp_path, toy_problems, arithmetic_backend):
+    ev(
         backend=arithmetic_backend,
         problems=toy_problems[:1],
         out=tmp_path,
-        sandbox=sandbox,
-        show_progress=False,
-        workers=1,
     )
     with pytest.raises(DataError, match="mode"):
-        evaluate(
+        ev(
             backend=arithmetic_backend,
             problems=toy_problems[:1],
             out=tmp_path,
-            sandbox=sandbox,
             mode="pot",
-            show_progress=False,
-            workers=1,
         )
 
 
-def test_pot_and_cot_modes(tmp_path, toy_problems, arithmetic_backend, sandbox):
-    m = evaluate(
+def test_pot_and_cot_modes(tmp_path, toy_problems, arithmetic_backend):
+    m = ev(
         backend=arithmetic_backend,
         problems=toy_problems[:2],
         out=tmp_path / "pot",
-        sandbox=sandbox,
         mode="pot",
-        show_progress=False,
-        workers=1,
     )
     assert m["accuracy"] == 1.0 and m["finish"] == {"program": 2}
-    m = evaluate(
+    m = ev(
         backend=arithmetic_backend,
         problems=toy_problems[:2],
         out=tmp_path / "cot",
-        sandbox=sandbox,
         mode="cot",
-        show_progress=False,
-        workers=1,
     )
     assert m["executions"]["total"] == 0
 
 
-def test_cli_registers_evaluate_with_the_issue_flags():
-    from mathforge.cli import build_parser
+def test_a_failed_start_does_not_bind_the_output_folder(tmp_path, toy_problems, arithmetic_backend):
+    """#12.10: a mistyped --model fails before any prediction; the corrected command may use the same --out."""
+    with pytest.raises(DataError, match="does not exist"):
+        run(
+            EvaluateConfig(model=str(tmp_path / "typo"), out=str(tmp_path), mode="cot"), problems=toy_problems
+        )
+    m = ev(arithmetic_backend, toy_problems[:1], tmp_path, mode="pot")
+    assert m["samples"] == 1
 
-    args = build_parser().parse_args(
-        [
-            "evaluate",
-            "--model",
-            "m",
-            "--base-url",
-            "http://x",
-            "--data",
-            "f.jsonl",
-            "--split",
-            "train",
-            "--limit",
-            "3",
-            "--mode",
-            "pot",
-            "--n",
-            "4",
-            "--temperature",
-            "0.7",
-            "--max-rounds",
-            "2",
-            "--prompt-format",
-            "tora",
-            "--out",
-            "o",
-            "--data-dir",
-            "d",
-            "--batch-size",
-            "8",
-            "--max-tokens",
-            "99",
-            "--workers",
-            "2",
-            "--seed",
-            "3",
-        ]
-    )
-    assert (args.model, args.base_url, args.data, args.split, args.limit, args.mode, args.n) == (
-        "m",
-        "http://x",
-        "f.jsonl",
-        "train",
-        3,
-        "pot",
-        4,
-    )
-    assert (args.temperature, args.max_rounds, args.prompt_format, args.out, args.data_dir) == (
-        0.7,
-        2,
-        "tora",
-        "o",
-        "d",
-    )
-    assert (args.batch_size, args.max_tokens, args.workers, args.seed) == (8, 99, 2, 3)
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["evaluate", "--model", "m", "--dataset", "a", "--data", "b"])
+
+def test_an_interrupted_run_still_writes_partial_metrics(tmp_path, toy_problems, arithmetic_backend):
+    """Ctrl-C (or any error) mid-run: metrics.json and report.md cover what finished, marked partial."""
+
+    class Interrupting(type(arithmetic_backend)):
+        def generate(self, prompts, params, on_finish=None):
+            if self.calls >= 2:
+                raise KeyboardInterrupt
+            return super().generate(prompts, params, on_finish)
+
+    with pytest.raises(KeyboardInterrupt):
+        ev(Interrupting(), toy_problems, tmp_path, batch_size=1)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["partial"] == "KeyboardInterrupt" and metrics["samples"] == len(rows(tmp_path)) == 1
+    assert "**Partial**" in (tmp_path / "report.md").read_text()

@@ -35,7 +35,7 @@ def cli(*args):
 
 def test_http_backend_against_transformers_serve(tiny_tir_model, toy_data, tmp_path):
     from mathforge.data import load_problems
-    from mathforge.evaluate import evaluate
+    from mathforge.evaluate import EvaluateConfig, run
     from mathforge.infer import run_tir
     from mathforge.llm import GenParams, HFBackend, OpenAIBackend
     from mathforge.llm.server import transformers_server
@@ -44,16 +44,9 @@ def test_http_backend_against_transformers_serve(tiny_tir_model, toy_data, tmp_p
     problems = load_problems(toy_data, limit=4)
     with transformers_server(tiny_tir_model) as url, Sandbox(workers=1) as sandbox:
         backend = OpenAIBackend(url, str(tiny_tir_model), concurrency=4)
-        m = evaluate(
-            backend=backend,
-            data=str(toy_data),
-            problems=problems,
-            out=tmp_path,
-            max_tokens=96,
-            workers=1,
-            sandbox=sandbox,
-            show_progress=False,
-        )
+        cfg = EvaluateConfig(dataset=str(toy_data), out=str(tmp_path), max_tokens=96, sandbox_workers=1,
+                             grade_workers=1)  # fmt: skip
+        m = run(cfg, backend=backend, problems=problems)
         assert backend.max_in_flight > 1  # samples advanced concurrently
         # greedy: the server continues each transcript exactly as the in-process backend does
         local = run_tir(
@@ -75,8 +68,8 @@ def test_http_backend_against_transformers_serve(tiny_tir_model, toy_data, tmp_p
 
 def test_sigkill_midway_then_resume(tiny_tir_model, toy_data, tmp_path):
     # the CLI, in-process; n=2 over 16 problems in small batches: rows land a batch at a time, a kill lands midway
-    args = ("--model", tiny_tir_model, "--data", toy_data, "--limit", 16, "--n", 2, "--out", tmp_path,
-            "--max-tokens", 96, "--batch-size", 2, "--workers", 1)  # fmt: skip
+    args = ("--model", tiny_tir_model, "--dataset", toy_data, "--limit", 16, "--n", 2, "--out", tmp_path,
+            "--max-tokens", 96, "--batch-size", 2, "--sandbox-workers", 1, "--grade-workers", 1)  # fmt: skip
     cmd, env = cli(*args)
     preds = tmp_path / "predictions.jsonl"
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -45,7 +45,7 @@ class ScriptedBackend(Backend):
         text, fired = cut_at_stop(chunk, params.stop)
         return Completion(text, "stop", max(1, len(text) // 4), stop=fired)
 
-    def generate(self, prompts, params):
+    def generate(self, prompts, params, on_finish=None):
         self.batches.append(len(prompts))
         return [[self._one(p, params) for _ in range(params.n)] for p in prompts]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mathforge.llm import GenParams, HFBackend, cut_at_stop, load_backend
+from mathforge.io import DataError
+from mathforge.llm import BackendConfig, GenParams, HFBackend, cut_at_stop, load_backend
 
 PROMPTS = ["Question: What is 1 + 2?\nAnswer:\n", "The quick", "0123 + 45 = ( [ {"]
 
@@ -74,13 +75,24 @@ def test_agenerate_matches_generate(backend):
     assert [c.text for c in outs] == [c.text for c in backend.generate([PROMPTS[2]], params)[0]]
 
 
-def test_load_backend_picks_in_process_for_a_path(random_llama):
-    b = load_backend(str(random_llama), batch_size=3)
-    assert isinstance(b, HFBackend) and b.batch_size == 3
-    with pytest.raises(ValueError, match="--model"):
-        load_backend()
-    with pytest.raises(ValueError, match="NAME"):
-        load_backend(base_url="http://127.0.0.1:1")
+def test_load_backend_picks_in_process_for_a_path(random_llama, tmp_path):
+    b = load_backend(BackendConfig(model=str(random_llama), batch_size=3))
+    assert isinstance(b, HFBackend) and b.batch_size == 3 and b.max_batch == 3 and b.name == str(random_llama)
+    with pytest.raises(DataError, match="--model"):
+        load_backend(BackendConfig())
+    with pytest.raises(DataError, match="NAME"):
+        load_backend(BackendConfig(base_url="http://127.0.0.1:1"))
+
+
+def test_a_missing_model_folder_is_named_not_reported_as_a_bad_hub_id(tmp_path):
+    with pytest.raises(DataError, match="does not exist") as err:
+        load_backend(BackendConfig(model=str(tmp_path / "runs" / "no-such-model")))
+    assert "no-such-model" in str(err.value)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no config.json"):
+        load_backend(BackendConfig(model=str(tmp_path / "empty")))
+    with pytest.raises(DataError, match="not a local folder"):  # HF_HUB_OFFLINE is set for the tests
+        load_backend(BackendConfig(model="nobody/no-such-model-anywhere"))
 
 
 def test_gen_params_validation():

@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import openai
 import pytest
 
-from mathforge.llm import GenParams, OpenAIBackend, load_backend
+from mathforge.llm import BackendConfig, GenParams, OpenAIBackend, load_backend
+from mathforge.llm.openai_backend import RequestFailed
 
 
 class FakeServer:
@@ -119,23 +120,27 @@ def test_retries_429_and_5xx_then_succeeds():
 def test_gives_up_after_max_retries():
     with FakeServer(failures=[500, 500, 500]) as srv:
         b = backend(srv.url, max_retries=2)
-        with pytest.raises(openai.InternalServerError):
+        with pytest.raises(RequestFailed, match="HTTP 500.*after 3 attempt") as err:
             b.generate(["hello"], GenParams(max_tokens=5))
-    assert len(srv.bodies) == 3
+    assert len(srv.bodies) == 3 and isinstance(err.value.__cause__, openai.InternalServerError)
 
 
 def test_client_errors_are_not_retried():
     with FakeServer(failures=[422]) as srv:
         b = backend(srv.url, max_retries=5)
-        with pytest.raises(openai.UnprocessableEntityError):
+        with pytest.raises(RequestFailed, match="HTTP 422.*after 1 attempt") as err:
             b.generate(["hello"], GenParams(max_tokens=5))
-    assert len(srv.bodies) == 1 and b.retries == 0
+    assert (
+        len(srv.bodies) == 1
+        and b.retries == 0
+        and isinstance(err.value.__cause__, openai.UnprocessableEntityError)
+    )
 
 
 def test_timeouts_are_retried():
     with FakeServer(delay=0.5) as srv:
         b = backend(srv.url, max_retries=1, timeout=0.1)
-        with pytest.raises(openai.APITimeoutError):
+        with pytest.raises(RequestFailed, match="deadline"):
             b.generate(["slow"], GenParams(max_tokens=5))
     assert b.retries == 1 and b.requests == 2
 
@@ -209,9 +214,12 @@ def test_agenerate_interleaves_within_one_event_loop():
 
 
 def test_load_backend_http_and_base_url_normalisation():
-    b = load_backend("name", base_url="http://127.0.0.1:9/")
+    b = load_backend(
+        BackendConfig(model="name", base_url="http://127.0.0.1:9/", concurrency=3, request_timeout=7)
+    )
     assert isinstance(b, OpenAIBackend)
-    assert b.base_url == "http://127.0.0.1:9/v1" and b.model == "name"
+    assert b.base_url == "http://127.0.0.1:9/v1" and b.model == b.name == "name"
+    assert b.max_batch == b.concurrency == 3 and b.timeout == 7 and b.concurrent
     assert OpenAIBackend("http://h:1/v1", "m").base_url == "http://h:1/v1"
 
 

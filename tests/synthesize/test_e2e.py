@@ -50,7 +50,7 @@ def prompt_dir(tmp_path):
 
 def _cmd(server, data, out, cache, prompt_dir, methods="rephrase,fobar", n=2, extra=()):
     url, model = server
-    return [sys.executable, "-m", "mathforge.cli", "augment", "teacher", "--data", str(data), "--methods", methods,
+    return [sys.executable, "-m", "mathforge.cli", "augment", "teacher", "--dataset", str(data), "--methods", methods,
             "--n", str(n), "--base-url", url, "--model", model, "--api", "completions", "--max-tokens", "16", "--limit", "4",
             "--temperature", "0.8", "--seed", "5", "--out", str(out), "--cache", str(cache),
             "--prompt-dir", str(prompt_dir), *extra]  # fmt: skip
@@ -124,7 +124,7 @@ def test_synthesize_end_to_end_with_cache(server, tiny_tir_model, tmp_path):
     out = tmp_path / "s.jsonl"
     env = {**os.environ, "MATHFORGE_NO_PROGRESS": "1", "HF_HUB_OFFLINE": "1"}
     url = server[0]
-    cmd = [sys.executable, "-m", "mathforge.cli", "synthesize", "--questions", str(questions),
+    cmd = [sys.executable, "-m", "mathforge.cli", "synthesize", "--dataset", str(questions),
            "--prompt-style", "plain", "--k-cot", "1", "--k-code", "2", "--temperature", "0",
            "--max-tokens", "64", "--max-rounds", "2", "--base-url", url, "--model", str(tiny_tir_model),
            "--api", "completions", "--no-decontaminate", "--sandbox-workers", "1", "--out", str(out),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from mathforge.rows import QuestionRow
 from mathforge.synthesize.filters import NgramIndex, code_key, cot_key, dedup, majority
-from mathforge.synthesize.synth import Question, filter_samples
+from mathforge.synthesize.synth import filter_samples
 
 
 def _same(pairs):
@@ -11,10 +12,8 @@ def _same(pairs):
 
 
 class FakeGrader:
-    def grade_many(self, pairs):
-        from mathforge.answer import GradeResult
-
-        return [GradeResult(ok, "ok") for ok in _same(pairs)]
+    def equiv_many(self, pairs):
+        return _same(pairs)
 
 
 def test_cot_key_is_the_equation_list():
@@ -61,14 +60,20 @@ def test_ngram_decontamination():
 
 def test_filter_pipeline_counts_each_filter():
     qs = [
-        Question("q1", "Known: 3 boxes of 4 apples plus 5. How many?", "17"),
-        Question("q2", "New question with no label: 2 + 2 apples?", None, "src", "mm_numbers"),
-        Question(
-            "q3",
-            "Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes.",
-            "9",
+        QuestionRow(id="q1", question="Known: 3 boxes of 4 apples plus 5. How many?", gold="17"),
+        QuestionRow(
+            id="q2",
+            question="New question with no label: 2 + 2 apples?",
+            source_id="src",
+            method="mm_numbers",
+            answer_source="new",
+        ),  # fmt: skip
+        QuestionRow(
+            id="q3",
+            question="Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes.",
+            gold="9",
         ),
-        Question("q4", "New question where nobody agrees: 1 + 1?", None),
+        QuestionRow(id="q4", question="New question where nobody agrees: 1 + 1?", answer_source="new"),
     ]
     eq = "3 * 4 = 12, 12 + 5 = 17 \\boxed{17}"
     code = "```python\nprint(3*4+5)\n```\n```output\n17\n```\n\\boxed{17}"
@@ -91,12 +96,12 @@ def test_filter_pipeline_counts_each_filter():
     )
     kept, removed = filter_samples(qs, samples, FakeGrader(), 0.6, index)
     assert removed == {"no_answer": 1, "wrong": 2, "duplicate": 1, "contaminated": 1, "no_majority": 3}
-    assert sorted(r["id"] for r in kept) == ["q1/code/0", "q1/cot/0", "q2/cot/0", "q2/cot/1"]
-    q2 = [r for r in kept if r["qid"] == "q2"]
-    assert all(
-        r["gold"] == "4" and r["gold_from"] == "majority_vote" and r["method"] == "mm_numbers" for r in q2
-    )
-    assert next(r for r in kept if r["id"] == "q1/code/0")["self_debug"] is True
+    assert sorted(r.id for r in kept) == ["q1/code/0", "q1/cot/0", "q2/cot/0", "q2/cot/1"]
+    q2 = [r for r in kept if r.qid == "q2"]
+    assert all(r.gold == "4" and r.gold_from == "majority_vote" and r.method == "mm_numbers" for r in q2)
+    code = next(r for r in kept if r.id == "q1/code/0")
+    assert code.self_debug is True and (code.mode, code.format) == ("code", "tora")  # typed rows for training
+    assert next(r for r in kept if r.id == "q1/cot/0").mode == "cot"
 
 
 def test_test_set_index_over_the_data_folder(data_dir):

@@ -28,10 +28,11 @@ def test_question_rows_are_rendered_with_the_prompt_format(tmp_path):
 @pytest.mark.parametrize(
     ("row", "field"),
     [
-        ({"prompt": "p"}, "completion"),
+        ({"prompt": "p"}, "solution"),  # `completion` is another name for `solution`
         ({"question": "q", "solution": 3}, "solution"),
-        ({"text": "t"}, None),
-        ({"prompt": "p", "completion": " "}, "completion"),
+        ({"text": "t"}, "solution"),
+        ({"prompt": "p", "completion": " "}, "completion"),  # the name the file used
+        ({"question": "q", "solution": "s", "format": "latex"}, "format"),
     ],
 )
 def test_bad_rows_name_file_line_and_field(tmp_path, row, field):
@@ -62,9 +63,8 @@ def test_recipe_defaults_stage_names_and_errors(tmp_path):
     path.write_text(
         yaml.safe_dump({"output_dir": "o", "base_model": "m", "stages": [{"data": "a", "lrr": 1}]})
     )
-    recipe = load_recipe(path)
-    with pytest.raises(ValueError, match="lrr"):
-        recipe.resolved_stages()
+    with pytest.raises(DataError, match="lrr"):  # every stage is validated when the recipe is read
+        load_recipe(path)
     path.write_text(yaml.safe_dump({"output_dir": "o", "base_model": "m", "stages": []}))
     with pytest.raises(DataError, match="at least one stage"):
         load_recipe(path)

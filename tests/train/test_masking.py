@@ -124,3 +124,54 @@ def test_digits_are_single_tokens(tokenizer):
     ids = tokenizer("print(31724)", add_special_tokens=False)["input_ids"]
     pieces = tokenizer.convert_ids_to_tokens(ids)
     assert pieces[-6:] == ["3", "1", "7", "2", "4", ")"]
+
+
+MARIO = "<p>\nCompute.\n</p>\n<code>\nprint(2 + 3)\n</code>\nOutput: 5\n<p>\nSo \\boxed{5}.\n</p>"
+
+
+def _stage_rows(tmp_path, rows):
+    import json
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _trained_text(tokenizer, row: dict) -> str:
+    return tokenizer.decode([t for t in row["labels"] if t != IGNORE], skip_special_tokens=True)
+
+
+@pytest.mark.parametrize("declared", [None, "mario"])
+def test_a_mario_row_is_masked_by_its_own_format_in_a_default_stage(tokenizer, tmp_path, declared):
+    """The row's format travels into masking: a MARIO row among ToRA rows in a default (auto) stage has its
+    Output: line masked, and the ToRA row its ```output block, whatever the row says or leaves out."""
+    from mathforge.train import StageConfig, encode_dataset
+
+    mario = {"question": "what?", "solution": MARIO} | ({"format": declared} if declared else {})
+    path = _stage_rows(tmp_path, [{"question": "what?", "solution": SEVERAL_BLOCKS}, mario])
+    rows, stats = encode_dataset(tokenizer, StageConfig(data=[str(path)], max_length=512))
+    tora_text, mario_text = (_trained_text(tokenizer, r) for r in rows)
+    assert "7608\n```" not in tora_text and "```output\n" in tora_text
+    assert (
+        "Output: " in mario_text
+        and "5\n<p>" not in mario_text
+        and mario_text.endswith("So \\boxed{5}.\n</p>")
+    )
+    assert stats["by_format"] == {"tora": 1, "mario": 1} and stats["by_mode"] == {"code": 2}
+
+
+def test_a_row_that_disagrees_with_its_stage_is_an_error_naming_file_line_and_field(tokenizer, tmp_path):
+    from mathforge.io import DataError
+    from mathforge.train import StageConfig, encode_dataset
+
+    path = _stage_rows(
+        tmp_path, [{"question": "q", "solution": SEVERAL_BLOCKS}, {"question": "q", "solution": MARIO}]
+    )
+    with pytest.raises(DataError, match="declares solution_format 'tora'") as err:
+        encode_dataset(tokenizer, StageConfig(name="code", data=[str(path)], solution_format="tora"))
+    assert (err.value.path, err.value.line, err.value.field) == (str(path), 2, "format")
+    # a row whose declared format its own text contradicts is refused too (it would train on its output)
+    path = _stage_rows(tmp_path, [{"question": "q", "solution": MARIO, "format": "tora"}])
+    with pytest.raises(DataError, match="MARIO's tags") as err:
+        encode_dataset(tokenizer, StageConfig(data=[str(path)]))
+    assert (err.value.line, err.value.field) == (1, "format")

@@ -8,19 +8,24 @@ True
 ...     results = g.grade_many([("3", "x=3"), ("(1,2)", "[1,2]")])
 """
 
-from mathforge.answer.boxed import last_boxed
+from mathforge.answer.classes import answer_classes, majority_index
+from mathforge.answer.config import GraderConfig
 from mathforge.answer.equiv import is_equiv
 from mathforge.answer.extract import extract_answer
 from mathforge.answer.grader import Grader, GradeResult
 from mathforge.answer.multi import split_answers
 from mathforge.answer.options import GradeOptions
+from mathforge.solution.boxed import last_boxed
 
 __all__ = [
+    "GradeOptions",
+    "GradeResult",
+    "Grader",
+    "GraderConfig",
+    "answer_classes",
     "extract_answer",
     "is_equiv",
     "last_boxed",
-    "Grader",
-    "GradeResult",
-    "GradeOptions",
+    "majority_index",
     "split_answers",
 ]

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from mathforge.answer.boxed import last_boxed
 from mathforge.answer.normalize import strip_wrappers
+from mathforge.solution.boxed import last_boxed
 
 # a fenced block: ```lang\n ... ``` (an unterminated block runs to the end of the text)
 _FENCE_RE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n?(.*?)(?:```|\Z)", re.S)

@@ -167,6 +167,10 @@ class Grader:
     def grade(self, pred, gold, options: GradeOptions | dict | None = None) -> GradeResult:
         return self.grade_many([(pred, gold, options)])[0]
 
+    def equiv_many(self, pairs: Iterable[tuple]) -> list[bool]:
+        """Verdicts only: the ``equiv_many`` that :func:`mathforge.answer.answer_classes` takes."""
+        return [r.correct for r in self.grade_many(pairs)]
+
     def grade_many(
         self, pairs: Iterable[tuple], on_result: Callable[[int, GradeResult], None] | None = None
     ) -> list[GradeResult]:

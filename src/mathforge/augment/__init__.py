@@ -7,12 +7,12 @@ LLM-free (``mathforge augment code|audit|perturb``):
 * :func:`audit_answer` lists label errors (wrong arithmetic, chains that miss the ``####`` answer);
 * :func:`perturb_many` draws new numbers, re-executes the chain and renders new question + solutions.
 
-Teacher (``mathforge augment teacher``): :func:`load_prompt` (versioned prompt files under ``prompts/``),
-:func:`parse_reply`, :func:`augment_questions`, and :class:`CachedBackend` (on-disk request cache).
+Teacher (``mathforge augment teacher``): versioned prompt files under ``prompts/`` (loaded with
+:func:`mathforge.llm.prompts.load_prompt`), :func:`parse_reply` and :func:`augment_questions`.
+Each stage's settings are in :mod:`mathforge.augment.config`, its ``run(cfg)`` in :mod:`mathforge.augment.stages`.
 """
 
 from mathforge.augment.audit import audit_answer
-from mathforge.augment.cache import CachedBackend, RequestCache
 from mathforge.augment.chain import evaluate, parse_chain
 from mathforge.augment.convert import prepare
 from mathforge.augment.perturb import analyse, perturb_many, perturb_parallel
@@ -22,23 +22,19 @@ from mathforge.augment.teacher import (
     MUGGLEMATH,
     ReplyError,
     augment_questions,
-    load_prompt,
     parse_reply,
 )
 
 __all__ = [
     "METHODS",
     "MUGGLEMATH",
-    "CachedBackend",
     "ReplyError",
-    "RequestCache",
     "analyse",
     "audit_answer",
     "augment_questions",
     "convert_many",
     "evaluate",
     "load_gsm8k",
-    "load_prompt",
     "parse_chain",
     "parse_reply",
     "perturb_many",

@@ -258,6 +258,7 @@ def make_variant(t: Template, seed: int, k: int) -> Variant:
         "answer": answer,
         "solution": solution,
         "gold": gold,
+        "mode": "code",
         "format": "tora",
         "changed": {_fmt(q): _fmt(new_q[q]) for q in t.free},
     })  # fmt: skip

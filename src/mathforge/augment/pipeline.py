@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mathforge.augment.convert import Converted, finish, numeric_equiv, prepare
 from mathforge.io import DataError
+from mathforge.rows import SolutionRow
 
 
 def load_gsm8k(
@@ -26,6 +27,8 @@ def load_gsm8k(
         problems = load_problems(source, split=split, limit=limit, fmt="gsm8k")
     else:
         problems = load_problems("gsm8k", split=split, data_dir=data_dir, limit=limit)
+    if not problems:
+        raise DataError("no problems: the file or split is empty", source or "gsm8k", field="dataset")
     for p in problems:
         if not p.solution or "####" not in p.solution:
             raise DataError("GSM8K problem without an annotated solution", field="answer")
@@ -65,17 +68,18 @@ def convert_many(
         yield from flush()
 
 
-def conversion_row(row, conv: Converted) -> dict:
-    """A training row (``datasets``-loadable) with provenance."""
-    return {
-        "id": f"{row.id}/code",
-        "source_id": row.id,
-        "method": "gsm8k_chain_to_code",
-        "question": row.question,
-        "solution": conv.solution,
-        "gold": row.gold,
-        "format": "tora",
-    }
+def conversion_row(row, conv: Converted) -> SolutionRow:
+    """A stage-2 training row with provenance."""
+    return SolutionRow(
+        id=f"{row.id}/code",
+        source_id=row.id,
+        method="gsm8k_chain_to_code",
+        question=row.question,
+        solution=conv.solution,
+        gold=row.gold,
+        mode="code",
+        format="tora",
+    )
 
 
 def summarize(results: Iterable[Converted]) -> dict:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-PROMPT_DIR = Path(str(resources.files("mathforge.augment") / "prompts"))
+from mathforge.llm.prompts import Prompt, load_prompt
+from mathforge.rows import QuestionRow
+
+PROMPT_DIR = Path(str(resources.files("mathforge.augment") / "prompts"))  # the question methods' prompts
 
 # method -> how the new question's answer is known: "same" (source gold), "masked" (the masked value), "new"
 METHODS: dict[str, str] = {
@@ -37,50 +39,6 @@ MUGGLEMATH = ["mm_numbers", "mm_fractions", "mm_combine", "mm_conditional", "mm_
 
 class ReplyError(ValueError):
     """An unusable teacher reply; the message is the reject reason."""
-
-
-@dataclass(frozen=True)
-class Prompt:
-    method: str
-    version: int
-    template: str
-    header: str
-
-    @property
-    def name(self) -> str:
-        return f"{self.method}.v{self.version}"
-
-    def render(self, question: str, answer: str | None = None, solution: str | None = None) -> str:
-        values = {
-            "question": question.strip(),
-            "answer": (answer or "").strip(),
-            "solution": (solution or "").strip(),
-        }
-        text = self.template
-        for key, value in values.items():
-            text = text.replace("{{" + key + "}}", value)
-        if "{{" in text:
-            left = re.findall(r"{{\w+}}", text)
-            raise ValueError(f"prompt {self.name} has an unknown placeholder: {left}")
-        return text
-
-
-def load_prompt(method: str, version: int | None = None, prompt_dir: str | Path | None = None) -> Prompt:
-    """The prompt file of ``method`` (the highest version unless ``version`` is given)."""
-    folder = Path(prompt_dir) if prompt_dir else PROMPT_DIR
-    versions = sorted(
-        int(m.group(1))
-        for p in folder.glob(f"{method}.v*.txt")
-        if (m := re.fullmatch(rf"{method}\.v(\d+)\.txt", p.name))
-    )
-    if not versions:
-        raise ValueError(f"no prompt file for method {method!r} in {folder}")
-    v = version if version is not None else versions[-1]
-    if v not in versions:
-        raise ValueError(f"prompt {method}.v{v} not found (have versions {versions})")
-    raw = (folder / f"{method}.v{v}.txt").read_text(encoding="utf-8")
-    header, _, body = raw.partition("\n") if raw.startswith("#") else ("", "", raw)
-    return Prompt(method, v, body.strip() + "\n", header.lstrip("# ").strip())
 
 
 # --- reply parsing ------------------------------------------------------------------------------------
@@ -181,19 +139,13 @@ def gold_for(method: str, problem, parsed: dict) -> str | None:
     return None
 
 
-async def _augment_async(
-    problems, prompts: dict[str, Prompt], backend, params, out, rejects, advance, max_tasks
-):
+async def _augment_async(problems, prompts: dict[str, Prompt], backend, params, output, advance, max_tasks):
     counts: Counter = Counter()
     sem = asyncio.Semaphore(max_tasks)
 
     async def one(problem, method: str):
         prompt = prompts[method]
-        done = {
-            s
-            for s in range(params.n)
-            if (problem.id, method, s) in out.done or (problem.id, method, s) in rejects.done
-        }
+        done = {s for s in range(params.n) if output.done((problem.id, method, s))}
         if len(done) == params.n:
             counts["resumed"] += params.n
             advance(1)
@@ -216,53 +168,50 @@ async def _augment_async(
                     raise ReplyError("truncated")
                 parsed = parse_reply(method, comp.text, problem.question, problem.gold)
             except ReplyError as exc:
-                rejects.write(_reject(problem, prompt, s, str(exc), comp.text))
+                output.reject(_reject(problem, prompt, s, comp.text), str(exc))
                 counts[f"reject_{exc}"] += 1
                 continue
-            out.write({
-                "id": f"{problem.id}/{prompt.name}/{s}",
-                "source_id": problem.id,
-                "method": method,
-                "prompt": prompt.name,
-                "sample": s,
-                "seed": params.seed,
-                "question": parsed["question"],
-                "gold": gold_for(method, problem, parsed),
-                "answer_source": METHODS[method],
-                "masked_value": parsed.get("masked_value"),
-                "known_answer": parsed.get("known_answer"),
-                "teacher": str(getattr(backend, "model", "")),
-                "tokens": comp.tokens,
-            })  # fmt: skip
+            output.keep(QuestionRow(
+                id=f"{problem.id}/{prompt.name}/{s}",
+                source_id=problem.id,
+                method=method,
+                question=parsed["question"],
+                gold=gold_for(method, problem, parsed),
+                answer_source=METHODS[method],
+                prompt=prompt.name,
+                sample=s,
+                seed=params.seed,
+                masked_value=parsed.get("masked_value"),
+                known_answer=parsed.get("known_answer"),
+                teacher=backend.name,
+                tokens=comp.tokens,
+            ))  # fmt: skip
             counts["accepted"] += 1
         advance(1)
 
     try:
         await asyncio.gather(*(one(p, m) for p in problems for m in prompts))
     finally:
-        if hasattr(backend, "aclose"):
-            await backend.aclose()
+        await backend.aclose()
     return counts
 
 
-def _reject(problem, prompt: Prompt, sample: int, reason: str, reply: str) -> dict:
+def _reject(problem, prompt: Prompt, sample: int, reply: str) -> dict:
     return {"id": f"{problem.id}/{prompt.name}/{sample}", "source_id": problem.id, "method": prompt.method,
-            "prompt": prompt.name, "sample": sample, "reason": reason, "reply": (reply or "")[:2000]}  # fmt: skip
+            "prompt": prompt.name, "sample": sample, "reply": (reply or "")[:2000]}  # fmt: skip
 
 
-def augment_questions(
-    problems, methods: list[str], backend, params, out, rejects, advance=None, max_tasks=64, prompt_dir=None
-):
-    """Ask the teacher for ``params.n`` new questions per (problem, method); rows go to ``out`` and
-    ``rejects`` (``JsonlAppender``s keyed by ``(source_id, method, sample)``). Returns counts."""
+def augment_questions(problems, methods: list[str], backend, params, output, advance=None, max_tasks=64,
+                      prompt_dir=None):  # fmt: skip
+    """Ask the teacher for ``params.n`` new questions per (problem, method); accepted questions are kept in
+    ``output`` (a :class:`~mathforge.stage_output.StageOutput` keyed by ``(source_id, method, sample)``) as
+    :class:`~mathforge.rows.QuestionRow`, unusable replies rejected with a reason. Returns counts."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown augmentation method(s) {unknown}; choose from {sorted(METHODS)}")
-    prompts = {m: load_prompt(m, prompt_dir=prompt_dir) for m in methods}
+    prompts = {m: load_prompt(m, prompt_dir or PROMPT_DIR) for m in methods}
     return asyncio.run(
-        _augment_async(
-            problems, prompts, backend, params, out, rejects, advance or (lambda n=1: None), max_tasks
-        )
+        _augment_async(problems, prompts, backend, params, output, advance or (lambda n=1: None), max_tasks)
     )
 
 

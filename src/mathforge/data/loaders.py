@@ -11,10 +11,8 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from pathlib import Path
 
-from mathforge.answer.boxed import last_boxed
 from mathforge.data.benchmarks import (
     MAWPS_SUBSETS,
     aime24_row,
@@ -30,19 +28,11 @@ from mathforge.data.benchmarks import (
 from mathforge.data.problem import Problem
 from mathforge.data.report import LoadReport, SkipRecord, file_sha256
 from mathforge.io import DataError, read_json_or_jsonl, require
+from mathforge.rows import canonical_number
+from mathforge.solution.boxed import last_boxed
 
 # (row, path, line, split) -> Problem; None = a row of another subset; raises SkipRecord for a broken record
 Converter = Callable[[dict, str, int, str], Problem | None]
-
-
-def canonical_number(value: float | int) -> str:
-    """145.0 -> "145"; 3244047.0999999996 -> "3244047.1" (float noise from the dataset's own programs)."""
-    if isinstance(value, bool):
-        raise TypeError("bool is not a number")
-    if isinstance(value, int) or float(value).is_integer():
-        return str(int(value))
-    text = format(Decimal(repr(round(float(value), 9))), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _level(value, path, line) -> int | None:

@@ -178,20 +178,23 @@ class Demo:
     def eval_done(self, run: ModelRun) -> bool:
         return (self.out / "eval" / run.key / "metrics.json").exists()
 
-    def eval_kwargs(self, run: ModelRun) -> dict:
-        """Keyword arguments of :func:`mathforge.evaluate.evaluate` for one model run."""
+    def eval_config(self, run: ModelRun) -> dict:
+        """The :class:`mathforge.evaluate.EvaluateConfig` of one model run (as plain data for a worker)."""
+        from mathforge.evaluate import EvaluateConfig
+
         c = self.cfg
-        return dict(
+        return EvaluateConfig(
             model=str(self.out / "train" / run.stages[-1]["name"]),
-            data=str(self.out / "data" / "test.jsonl"),
+            dataset=str(self.out / "data" / "test.jsonl"),
             mode=run.mode,
             max_rounds=c.max_rounds,
             out=str(self.out / "eval" / run.key),
             batch_size=c.eval_batch,
             max_tokens=c.max_tokens_cot if run.mode == "cot" else c.max_tokens_code,
-            workers=c.threads,
+            sandbox_workers=c.threads,
+            grade_workers=c.threads,
             seed=c.seed,
-        )
+        ).model_dump()
 
     def job(self, run: ModelRun) -> dict:
         """One worker job (plain data): train the run's stages, then evaluate it."""
@@ -203,7 +206,7 @@ class Demo:
         logs = self.out / "logs"
         return {
             "recipe": recipe,
-            "evaluate": self.eval_kwargs(run),
+            "evaluate": self.eval_config(run),
             "log": str(logs / f"{run.key}.log"),
             "progress": str(logs / f"{run.key}.progress.json"),
         }

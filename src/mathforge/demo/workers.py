@@ -88,9 +88,9 @@ def _timed(timings: dict, phase: str):
 def run_job(job: dict) -> dict:
     """Train every stage of one model run (finished stages are skipped), then evaluate it.
 
-    ``job`` holds plain data: ``recipe`` (a train recipe dict), ``evaluate`` (keyword arguments of
-    :func:`mathforge.evaluate.evaluate`) and the paths of its ``log`` and ``progress`` files. Returns the
-    wall and CPU seconds of each phase.
+    ``job`` holds plain data: ``recipe`` (a train recipe dict), ``evaluate`` (the settings of a
+    :class:`mathforge.evaluate.EvaluateConfig`) and the paths of its ``log`` and ``progress`` files. Returns
+    the wall and CPU seconds of each phase.
     """
     import logging
     import sys
@@ -102,7 +102,8 @@ def run_job(job: dict) -> dict:
         os.dup2(log_file.fileno(), 2)
         sys.stdout = sys.stderr = log_file
         logging.basicConfig(stream=log_file, level=logging.WARNING, force=True)
-        from mathforge.evaluate import evaluate
+        from mathforge.evaluate import EvaluateConfig
+        from mathforge.evaluate import run as evaluate
         from mathforge.train import SUMMARY, train
 
         timings = {}
@@ -113,6 +114,6 @@ def run_job(job: dict) -> dict:
         if not (Path(job["evaluate"]["out"]) / "metrics.json").exists():
             write_progress(progress, phase="evaluate", step=0, total=0, loss=None)
             with _timed(timings, "evaluate"):
-                evaluate(**job["evaluate"])
+                evaluate(EvaluateConfig(**job["evaluate"]))
         sys.stdout.flush()
     return timings

@@ -4,12 +4,11 @@
 
 Modes: ``tir`` (interleave prose and executed code until a ``\\boxed{}`` answer, EOS or ``max_rounds``
 executions), ``cot`` (one free generation, nothing executed) and ``pot`` (one program, executed once;
-its printed output is the answer). Self-consistency over n samples: :mod:`mathforge.infer.consistency`.
+its printed output is the answer).
 """
 
-from mathforge.infer.consistency import answer_classes, majority_index, pass_at_k, sample_metrics
 from mathforge.infer.loop import run_tir
-from mathforge.infer.steps import MODES, Steps, has_boxed_answer
+from mathforge.infer.steps import MODES, Steps, answer_of, has_boxed_answer
 from mathforge.infer.trajectory import FINISH_REASONS, MAX_CALLS_NOTE, Execution, Trajectory
 
 __all__ = [
@@ -19,10 +18,7 @@ __all__ = [
     "Execution",
     "Steps",
     "Trajectory",
-    "answer_classes",
+    "answer_of",
     "has_boxed_answer",
-    "majority_index",
-    "pass_at_k",
     "run_tir",
-    "sample_metrics",
 ]

@@ -4,7 +4,9 @@ In-process, a model call is the expensive, serial part: all live samples generat
 code starts in its own sandbox ``Session`` the moment its row reaches the output fence (the backend reports
 rows as they stop, so the interpreter works while the rest of the batch decodes); then the next round.
 Finished samples are replaced from the queue right away so the batch stays full. Over HTTP the server batches for us: each
-sample is an asyncio task that advances on its own, so one slow program or long generation holds no one else.
+sample is an asyncio task that advances on its own, so one slow program or long generation holds no one else,
+and one request that fails (after the backend's retries) fails only its own sample: that trajectory ends with
+``error`` set and is not passed to ``on_done``, so a caller records nothing for it and a re-run retries it.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def run_tir(
     from mathforge.solution import build_prompt
 
     steps = Steps(mode, params, max_rounds, fmt, render_kwargs)
-    chat = getattr(backend, "api", "completions") == "chat"
+    chat = backend.api == "chat"
     skip = skip or set()
     trajs: list[Trajectory] = []
     for p in problems:
@@ -69,13 +71,11 @@ def run_tir(
 
         sandbox = Sandbox()
     try:
-        if getattr(backend, "concurrent", False):
-            limit = max_active or 4 * getattr(backend, "concurrency", 16)
+        if backend.concurrent:
+            limit = max_active or 4 * backend.max_batch
             asyncio.run(_run_async(backend, steps, trajs, sandbox, on_done, chat, limit))
         else:
-            _run_batched(
-                backend, steps, trajs, sandbox, on_done, batch_size or getattr(backend, "batch_size", 16)
-            )
+            _run_batched(backend, steps, trajs, sandbox, on_done, batch_size or backend.max_batch)
     finally:
         if own_sandbox:
             sandbox.close()
@@ -108,9 +108,8 @@ def _run_batched(backend, steps: Steps, trajs, sandbox, on_done, batch_size: int
             def start_early(i: int, c, batch=active, early=early) -> None:
                 early[i] = pool.submit(_run_early, steps, batch[i], c, sessions.get(id(batch[i])))
 
-            kwargs = {"on_finish": start_early} if getattr(backend, "early_finish", False) else {}
             start = time.perf_counter()
-            outs = backend.generate(prompts, params, **kwargs)
+            outs = backend.generate(prompts, params, on_finish=start_early if backend.early_finish else None)
             share = (time.perf_counter() - start) / len(active)
             todo: list[tuple[Trajectory, str, object]] = []
             for i, (t, out) in enumerate(zip(active, outs, strict=True)):
@@ -189,7 +188,11 @@ async def _run_async(backend, steps: Steps, trajs, sandbox, on_done, chat: bool,
                 while not t.done:
                     prompt, p = steps.request(t, chat=chat)
                     start = time.perf_counter()
-                    (c,) = await backend.agenerate(prompt, p)
+                    try:
+                        (c,) = await backend.agenerate(prompt, p)
+                    except Exception as exc:  # noqa: BLE001 - a failed request fails its own sample only
+                        t.error = f"{type(exc).__name__}: {exc}"[:500]
+                        return
                     t.gen_seconds += time.perf_counter() - start
                     code = steps.absorb(t, c)
                     if code is None:
@@ -209,11 +212,8 @@ async def _run_async(backend, steps: Steps, trajs, sandbox, on_done, chat: bool,
     try:
         await asyncio.gather(*(one(t) for t in trajs))
     finally:
-        aclose = getattr(backend, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await backend.aclose()
 
 
 async def _arun(session, code: str):
-    arun = getattr(session, "arun", None)
-    return await (arun(code) if arun else asyncio.to_thread(session.run, code))
+    return await session.arun(code)

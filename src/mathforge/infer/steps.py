@@ -16,7 +16,7 @@ MODES = ("tir", "cot", "pot")
 
 def has_boxed_answer(text: str, fmt="tora") -> bool:
     """A complete ``\\boxed{...}`` in the prose (not inside code or output, not just the word "boxed")."""
-    from mathforge.answer import last_boxed
+    from mathforge.solution import last_boxed
 
     return any(isinstance(s, Text) and last_boxed(s.text) is not None for s in parse(text, fmt))
 
@@ -134,12 +134,17 @@ class Steps:
         return None
 
     def answer(self, traj: Trajectory) -> str | None:
-        if self.mode == "pot":
-            # the program's output is the answer (its last printed line); a failed program has none
-            if not traj.executions or traj.executions[-1].status not in ("ok", "truncated"):
-                return None
-            lines = [ln.strip() for ln in traj.executions[-1].output.splitlines() if ln.strip()]
-            return lines[-1] if lines else None
-        from mathforge.answer import extract_answer
+        return answer_of(self.mode, traj.text, traj.executions)
 
-        return extract_answer(traj.text)
+
+def answer_of(mode: str, text: str, executions) -> str | None:
+    """A finished sample's answer: pot's is its program's last printed line (none if the program failed);
+    tir's and cot's is extracted from the transcript (``mathforge.answer.extract_answer``)."""
+    if mode == "pot":
+        if not executions or executions[-1].status not in ("ok", "truncated"):
+            return None
+        lines = [ln.strip() for ln in executions[-1].output.splitlines() if ln.strip()]
+        return lines[-1] if lines else None
+    from mathforge.answer import extract_answer
+
+    return extract_answer(text)

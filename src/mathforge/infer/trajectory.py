@@ -41,6 +41,7 @@ class Trajectory:
     done: bool = False
     gen_seconds: float = 0.0
     exec_seconds: float = 0.0
+    error: str | None = None  # a request that failed (after retries): the sample is unfinished, not wrong
 
     def to_dict(self) -> dict:
         row = asdict(self)

@@ -10,7 +10,9 @@ asynchronously, so per-sample loops can interleave. Two implementations:
 
 from __future__ import annotations
 
+from mathforge.io import DataError
 from mathforge.llm.base import Backend, Completion, GenParams, cut_at_stop
+from mathforge.llm.config import BackendConfig, SamplingConfig
 
 
 def __getattr__(name: str):
@@ -23,35 +25,87 @@ def __getattr__(name: str):
         from mathforge.llm.openai_backend import OpenAIBackend
 
         return OpenAIBackend
+    if name in ("CachedBackend", "RequestCache"):
+        from mathforge.llm import cache
+
+        return getattr(cache, name)
     raise AttributeError(name)
 
 
-def load_backend(
-    model: str | None = None,
-    base_url: str | None = None,
-    *,
-    api: str = "completions",
-    batch_size: int = 16,
-    device: str | None = None,
-    concurrency: int = 16,
-    max_retries: int = 5,
-    **kwargs,
-) -> Backend:
-    """``base_url`` given: an :class:`OpenAIBackend` asking for ``model`` by name; otherwise ``model`` is a
-    ``from_pretrained`` path loaded in-process by :class:`HFBackend`."""
-    if base_url:
-        if not model:
-            raise ValueError("an HTTP backend needs --model NAME (the name the server knows the model by)")
+def load_backend(cfg: BackendConfig, **overrides) -> Backend:
+    """The backend ``cfg`` describes: an :class:`OpenAIBackend` asking for ``cfg.model`` by name when
+    ``cfg.base_url`` is set, otherwise :class:`HFBackend` loading ``cfg.model`` in-process; wrapped in a
+    :class:`CachedBackend` when ``cfg.cache`` names a request cache. ``overrides`` go to the backend's
+    constructor (e.g. ``extra_body`` for a server)."""
+    if cfg.base_url:
+        if not cfg.model:
+            raise DataError("an HTTP backend needs --model NAME (the name the server knows the model by)",
+                            field="model")  # fmt: skip
         from mathforge.llm.openai_backend import OpenAIBackend
 
-        return OpenAIBackend(
-            base_url, model, api=api, concurrency=concurrency, max_retries=max_retries, **kwargs
+        backend: Backend = OpenAIBackend(
+            cfg.base_url, cfg.model, api=cfg.api, concurrency=cfg.concurrency, max_retries=cfg.max_retries,
+            timeout=cfg.request_timeout, **overrides,
+        )  # fmt: skip
+    else:
+        if not cfg.model:
+            raise DataError(
+                "give --model PATH (in-process) or --base-url URL --model NAME (HTTP)", field="model"
+            )
+        from mathforge.llm.hf import HFBackend
+
+        backend = HFBackend(
+            check_model_path(cfg.model), device=cfg.device, batch_size=cfg.batch_size, **overrides
         )
-    if not model:
-        raise ValueError("give --model PATH (in-process) or --base-url URL --model NAME (HTTP)")
-    from mathforge.llm.hf import HFBackend
+    if cfg.cache:
+        from mathforge.llm.cache import CachedBackend
 
-    return HFBackend(model, device=device, batch_size=batch_size, **kwargs)
+        backend = CachedBackend(backend, cfg.cache, model=cfg.model)
+    return backend
 
 
-__all__ = ["Backend", "Completion", "GenParams", "HFBackend", "OpenAIBackend", "cut_at_stop", "load_backend"]
+def check_model_path(model: str) -> str:
+    """A model that looks like a local path must exist: say so, instead of the hub's "malformed id"."""
+    import re
+    from pathlib import Path
+
+    path = Path(model).expanduser()
+    hub_id = re.fullmatch(r"[\w.-]+(/[\w.-]+)?", model) and not model.startswith(".")
+    looks_local = not hub_id or path.exists()
+    if looks_local and not (path / "config.json").exists():
+        reason = "does not exist" if not path.exists() else "has no config.json (not a model folder)"
+        raise DataError(f"model {reason}", path, field="model")
+    if not looks_local and _offline() and not _in_hub_cache(model):
+        raise DataError(
+            f"model {model!r} is not a local folder, and the hub is off (HF_HUB_OFFLINE) with no cached copy",
+            field="model",
+        )
+    return str(path) if looks_local else model
+
+
+def _offline() -> bool:
+    import os
+
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+
+
+__all__ = [
+    "Backend",
+    "BackendConfig",
+    "CachedBackend",
+    "Completion",
+    "GenParams",
+    "HFBackend",
+    "OpenAIBackend",
+    "RequestCache",
+    "SamplingConfig",
+    "check_model_path",
+    "cut_at_stop",
+    "load_backend",
+]

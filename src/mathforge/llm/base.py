@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 
@@ -68,18 +69,42 @@ def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, str | None]:
 
 
 class Backend(ABC):
-    """Continue prompts. ``generate`` returns one list of ``params.n`` completions per prompt."""
+    """Continue prompts. This class is the whole contract a backend implements: one abstract method,
+    ``generate``, and the optional surface below, each with a default that is right for a simple backend.
 
-    #: "completions" (raw continuation of a text prompt) or "chat" (prompt = the user message)
+    Callers read only these attributes; nothing else is probed. A new backend subclasses this, implements
+    ``generate`` (and ``agenerate`` if it can serve many requests at once), and overrides the attributes
+    that differ.
+    """
+
+    #: how reports and caches name the model: a folder path (in-process) or the served model's name (HTTP)
+    name: str = "model"
+    #: "completions" (raw continuation of a text prompt) or "chat" (prompt = the user message; the server
+    #: applies the chat template)
     api: str = "completions"
-    #: True when many concurrent ``agenerate`` calls run at once (HTTP); False when they serialize
-    #: (in-process), in which case callers should batch with ``generate`` instead.
+    #: True when many concurrent ``agenerate`` calls make progress at once (HTTP): the tool-integrated loop
+    #: then runs one task per sample; False (in-process): calls serialize, so the loop batches ``generate``
     concurrent: bool = False
+    #: how many prompts are worth handing over at once: the forward batch (in-process) or the requests in
+    #: flight (HTTP)
+    max_batch: int = 16
+    #: True when ``generate`` honours ``on_finish``: it is then called the moment a row stops at a stop
+    #: string, while the rest of its batch still decodes (the loop starts that row's program then)
+    early_finish: bool = False
+    #: the tokenizer, where the backend holds one locally (it carries the chat template); None over HTTP
+    tokenizer: object | None = None
 
     @abstractmethod
-    def generate(self, prompts: list[str], params: GenParams) -> list[list[Completion]]: ...
+    def generate(
+        self,
+        prompts: list,
+        params: GenParams,
+        on_finish: Callable[[int, Completion], None] | None = None,
+    ) -> list[list[Completion]]:
+        """One list of ``params.n`` completions per prompt. ``on_finish(index, completion)`` is called
+        early for rows that stop at a stop string, if ``early_finish``; a backend without it ignores it."""
 
-    async def agenerate(self, prompt: str, params: GenParams) -> list[Completion]:
+    async def agenerate(self, prompt, params: GenParams) -> list[Completion]:
         """One prompt's n completions without blocking the event loop (default: a worker thread)."""
         lock = self.__dict__.setdefault("_agenerate_lock", threading.Lock())
 
@@ -88,6 +113,13 @@ class Backend(ABC):
                 return self.generate([prompt], params)[0]
 
         return await asyncio.to_thread(call)
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release what belongs to the running event loop (an HTTP client); called when a loop ends."""
+
+    def stats(self) -> dict:
+        """Counters for a run's report (requests, retries, cache hits, ...); empty by default."""
+        return {}
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (HTTP clients, GPU memory)."""

@@ -42,8 +42,9 @@ class HFBackend(Backend):
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
-        self.batch_size = max(1, int(batch_size))
+        self.batch_size = self.max_batch = max(1, int(batch_size))
         self.path = str(path) if path is not None else None
+        self.name = self.path or type(model).__name__
         if tokenizer is None:
             tokenizer = AutoTokenizer.from_pretrained(self.path)
         if model is None:
@@ -73,9 +74,10 @@ class HFBackend(Backend):
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
         self.reused_tokens = 0  # prompt tokens taken from a kept cache instead of encoded again
 
-    #: ``generate`` accepts ``on_finish(index, completion)``, called the moment a row stops at a stop
-    #: string, while the rest of its batch still decodes (the tir loop starts that row's code then)
-    early_finish = True
+    def stats(self) -> dict:
+        return {"prefix_cache_reused_tokens": self.reused_tokens}
+
+    early_finish = True  # see Backend.early_finish: the tir loop starts a row's code while the batch decodes
 
     def generate(
         self,

@@ -1,8 +1,12 @@
 """OpenAI-compatible HTTP generation (vLLM, SGLang, ``transformers serve``) through the ``openai`` SDK.
 
 Each sample is one request (``transformers serve`` ignores ``n``; vLLM/SGLang cache the shared prefix), sent
-with bounded concurrency. 429, 5xx, timeouts and dropped connections are retried with exponential
-backoff and jitter (``Retry-After`` honoured); other errors (400, 422: a bad request) raise at once.
+with bounded concurrency. 429, 5xx, timeouts, dropped connections and malformed replies (truncated JSON, an
+HTML error page, no choices, a ``content`` that is not text) are retried with exponential backoff and jitter
+(``Retry-After`` honoured); other errors (400, 422: a bad request) fail at once. Either way a request that
+finally fails raises :class:`RequestFailed`, which the stages record per sample (the rest of a run goes on,
+and a re-run retries only what failed). ``timeout`` is a deadline for the whole request, not per read: a
+server that trickles a byte at a time cannot hold a sample longer than that.
 
 Stop strings: ``transformers serve`` keeps the stop string in the text (and may run a few characters past
 it: the token that completes it can carry more); vLLM and SGLang drop it and report it as ``stop_reason`` /
@@ -23,6 +27,14 @@ import weakref
 from dataclasses import dataclass
 
 from mathforge.llm.base import Backend, Completion, GenParams, cut_at_stop
+
+
+class RequestFailed(RuntimeError):
+    """A request that did not give a usable reply, after its retries (the message says why)."""
+
+
+class MalformedReply(ValueError):
+    """A 200 reply that is not a completion: no choices, or text that is not a string."""
 
 
 @dataclass
@@ -51,9 +63,9 @@ class OpenAIBackend(Backend):
         if api not in ("completions", "chat"):
             raise ValueError(f"api must be 'completions' or 'chat', got {api!r}")
         self.base_url = _normalize_base_url(base_url)
-        self.model = model
+        self.model = self.name = model
         self.api = api
-        self.concurrency = max(1, int(concurrency))
+        self.concurrency = self.max_batch = max(1, int(concurrency))
         self.max_retries = max(0, int(max_retries))
         self.timeout = timeout
         self.backoff, self.max_backoff = backoff, max_backoff
@@ -63,6 +75,7 @@ class OpenAIBackend(Backend):
         # counters for benchmarks and reports
         self.requests = 0
         self.retries = 0
+        self.failures = 0  # requests that failed after their retries
         self.in_flight = 0
         self.max_in_flight = 0
         self._states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -81,7 +94,11 @@ class OpenAIBackend(Backend):
             self._states[loop] = state
         return state
 
-    def generate(self, prompts: list, params: GenParams) -> list[list[Completion]]:
+    def stats(self) -> dict:
+        return {"requests": self.requests, "retries": self.retries, "failed_requests": self.failures,
+                "max_in_flight": self.max_in_flight}  # fmt: skip
+
+    def generate(self, prompts: list, params: GenParams, on_finish=None) -> list[list[Completion]]:
         async def run_all():
             try:
                 return await asyncio.gather(*(self.agenerate(p, params) for p in prompts))
@@ -130,17 +147,14 @@ class OpenAIBackend(Backend):
         while True:
             self.requests += 1
             try:
-                return await self._request(client, prompt, params, seed)
-            except (
-                openai.RateLimitError,
-                openai.InternalServerError,
-                openai.APIConnectionError,
-                openai.APIStatusError,
-            ) as exc:
+                return await asyncio.wait_for(self._request(client, prompt, params, seed), self.timeout)
+            except (openai.APIError, MalformedReply, ValueError, TimeoutError) as exc:
+                # APIError covers status errors, dropped connections, and replies that are not JSON
                 status = getattr(exc, "status_code", None)
                 retryable = status is None or status in (408, 409, 429) or status >= 500
                 if not retryable or attempt >= self.max_retries:
-                    raise
+                    self.failures += 1
+                    raise RequestFailed(f"{_describe(exc)} (after {attempt + 1} attempt(s))") from exc
                 delay = self._delay(attempt, exc)
                 attempt += 1
                 self.retries += 1
@@ -183,14 +197,45 @@ class OpenAIBackend(Backend):
                 # continue a partial assistant turn (vLLM / SGLang chat-template options)
                 extra.update(continue_final_message=True, add_generation_prompt=False)
             resp = await client.chat.completions.create(messages=messages, extra_body=extra or None, **body)
-            choice = resp.choices[0]
-            text = choice.message.content or ""
+            choice = _first_choice(resp)
+            text = _text_of(choice.message.content)
         else:
             resp = await client.completions.create(prompt=prompt, extra_body=extra or None, **body)
-            choice = resp.choices[0]
-            text = choice.text or ""
-        tokens = resp.usage.completion_tokens if resp.usage is not None else 0
+            choice = _first_choice(resp)
+            text = _text_of(choice.text)
+        usage = getattr(resp, "usage", None)
+        tokens = int(getattr(usage, "completion_tokens", 0) or 0)
         return _normalize(text, choice, params, tokens)
+
+
+def _first_choice(resp):
+    choices = getattr(resp, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise MalformedReply(f"the reply has no choices: {str(resp)[:200]}")
+    return choices[0]
+
+
+def _text_of(content) -> str:
+    """A completion's text: a string; a list of content parts (some proxies send them) joined; else an error."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(
+        isinstance(p, dict) and isinstance(p.get("text", ""), str) for p in content
+    ):
+        return "".join(p.get("text", "") for p in content if p.get("type", "text") == "text")
+    raise MalformedReply(
+        f"the reply's text is a {type(content).__name__}, not a string: {str(content)[:200]}"
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, TimeoutError):
+        return "no complete reply within the request deadline"
+    text = " ".join(str(exc).split())[:300] or type(exc).__name__
+    return f"HTTP {status}: {text}" if status else f"{type(exc).__name__}: {text}"
 
 
 def _normalize(text: str, choice, params: GenParams, tokens: int) -> Completion:

@@ -28,6 +28,7 @@ A solution is a list of segments: ``Text``, ``Code`` (a python block the model w
       </p>
 """
 
+from mathforge.solution.boxed import last_boxed
 from mathforge.solution.format import (
     FORMATS,
     Code,
@@ -55,6 +56,7 @@ __all__ = [
     "build_prompt",
     "get_format",
     "get_prompt_format",
+    "last_boxed",
     "last_code",
     "output_spans",
     "parse",

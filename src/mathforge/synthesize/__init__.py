@@ -5,12 +5,14 @@
 decontamination against the test sets: :class:`NgramIndex`, :func:`test_set_index`).
 """
 
+from mathforge.synthesize.config import SynthesizeConfig
 from mathforge.synthesize.filters import NgramIndex, code_key, cot_key, majority, test_set_index
-from mathforge.synthesize.synth import Question, filter_samples, generate_code, generate_cot, load_questions
+from mathforge.synthesize.runner import run
+from mathforge.synthesize.synth import filter_samples, generate_code, generate_cot, load_questions
 
 __all__ = [
     "NgramIndex",
-    "Question",
+    "SynthesizeConfig",
     "code_key",
     "cot_key",
     "filter_samples",
@@ -18,5 +20,6 @@ __all__ = [
     "generate_cot",
     "load_questions",
     "majority",
+    "run",
     "test_set_index",
 ]

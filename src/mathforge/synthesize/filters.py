@@ -94,7 +94,7 @@ def dedup(rows: list[dict], key) -> tuple[list[dict], int]:
 
 def majority(answers: list[str | None], equiv_many, min_agreement: float) -> tuple[int | None, list[int]]:
     """(winning class, class per answer); the class wins only with >= ``min_agreement`` of all votes."""
-    from mathforge.infer import answer_classes
+    from mathforge.answer.classes import answer_classes
 
     classes = answer_classes(answers, equiv_many)
     votes: dict[int, int] = {}

@@ -21,56 +21,61 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from mathforge.rows import QuestionRow, SolutionRow
 
 
-@dataclass
-class Question:
-    id: str
-    question: str
-    gold: str | None  # None: a new question, its answer comes from the majority vote
-    source_id: str | None = None
-    method: str = "original"
-
-
-def load_questions(path_or_name, split="train", data_dir=None, limit=None) -> list[Question]:
-    """Questions from ``mathforge augment`` output (``gold`` may be null) or from any dataset/problem file."""
-    from pathlib import Path
-
-    from mathforge.io import read_json_or_jsonl, require
+def load_questions(path_or_name, split="train", data_dir=None, limit=None) -> list[QuestionRow]:
+    """Questions from ``mathforge augment`` output (question rows: ``gold`` may be null) or from any dataset
+    or problem file (then every question has its gold, ``method`` is ``original``)."""
+    from mathforge.rows import read_rows
 
     p = Path(str(path_or_name))
-    if p.suffix in (".json", ".jsonl") and p.exists():
-        rows = list(read_json_or_jsonl(p))
-        if rows and "method" in rows[0][1]:  # augment output: keep its provenance
-            out = []
-            for line, r in rows[: limit or None]:
-                out.append(Question(str(require(r, "id", p, line)), require(r, "question", p, line),
-                                    r.get("gold"), r.get("source_id"), r.get("method", "original")))  # fmt: skip
-            return out
-    from mathforge.data import load_problems
+    from mathforge.io import DataError
 
-    return [Question(x.id, x.question, x.gold, x.id, "original")
-            for x in load_problems(path_or_name, split=split, data_dir=data_dir, limit=limit)]  # fmt: skip
+    if p.suffix in (".json", ".jsonl") and p.exists() and _is_question_file(p):
+        rows = [row for _, row in read_rows(p, QuestionRow)][:limit]
+    else:
+        from mathforge.data import load_problems
+
+        rows = [QuestionRow(id=x.id, question=x.question, gold=x.gold, source_id=x.id)
+                for x in load_problems(path_or_name, split=split, data_dir=data_dir, limit=limit)]  # fmt: skip
+    if not rows:
+        raise DataError("no questions: the file or split is empty", path_or_name, field="dataset")
+    return rows
+
+
+def _is_question_file(path: Path) -> bool:
+    """Augment output (rows with a ``method``) rather than a dataset file."""
+    from mathforge.io import read_json_or_jsonl
+
+    first = next(iter(read_json_or_jsonl(path)), None)
+    return first is not None and "method" in first[1]
 
 
 def sample_key(row: dict):
     return (row["qid"], row["mode"], row["sample"])
 
 
+PROMPT_DIR = Path(str(resources.files("mathforge.synthesize") / "prompts"))
+
+
 def _prompter(kind: str, style: str):
     """question -> prompt: the packaged teacher instruction, or a training prompt format (plain/tora)."""
-    from mathforge.augment.teacher import load_prompt
+    from mathforge.llm.prompts import load_prompt
     from mathforge.solution import build_prompt
 
     if style == "teacher":
-        prompt = load_prompt(kind)
+        prompt = load_prompt(kind, PROMPT_DIR)
         return prompt.name, prompt.render
     return f"format:{style}", lambda q: build_prompt(q, style)
 
 
-def generate_cot(questions, backend, params, k: int, samples, advance, style: str = "teacher") -> None:
-    """k chain-of-thought samples per question (skipping those already in ``samples``)."""
+def generate_cot(questions, backend, params, k: int, samples, advance, style: str = "teacher") -> list[dict]:
+    """k chain-of-thought samples per question (skipping those already in ``samples``). Returns the failed
+    requests (question id and error): nothing is written for them, so a re-run retries them."""
     import asyncio
 
     from mathforge.answer import extract_answer
@@ -80,12 +85,19 @@ def generate_cot(questions, backend, params, k: int, samples, advance, style: st
     advance(len(questions) - len(todo))
     p = params.with_(n=k)
 
+    failed: list[dict] = []
+
     async def run():
         sem = asyncio.Semaphore(32)
 
         async def one(q):
             async with sem:
-                comps = await backend.agenerate(render(q.question), p)
+                try:
+                    comps = await backend.agenerate(render(q.question), p)
+                except Exception as exc:  # noqa: BLE001 - one failed request must not stop the others
+                    failed.append({"qid": q.id, "mode": "cot", "error": f"{type(exc).__name__}: {exc}"[:500]})
+                    advance(1)
+                    return
             for s, c in enumerate(comps):
                 if (q.id, "cot", s) not in samples.done:
                     samples.write({"qid": q.id, "mode": "cot", "sample": s, "text": c.text,
@@ -96,16 +108,17 @@ def generate_cot(questions, backend, params, k: int, samples, advance, style: st
         try:
             await asyncio.gather(*(one(q) for q in todo))
         finally:
-            if hasattr(backend, "aclose"):
-                await backend.aclose()
+            await backend.aclose()
 
     asyncio.run(run())
+    return failed
 
 
 def generate_code(
     questions, backend, params, k: int, samples, sandbox, max_rounds: int, advance, style: str = "teacher"
-) -> None:
-    """k code-nested samples per question through the tool-integrated loop (teacher = model)."""
+) -> list[dict]:
+    """k code-nested samples per question through the tool-integrated loop (teacher = model). Returns the
+    samples whose requests failed (not written: a re-run retries them)."""
     from mathforge.infer import run_tir
 
     prompt_name, render = _prompter("code_solution", style)
@@ -129,16 +142,18 @@ def generate_code(
         if counted[traj.problem_id] == k:
             advance(1)
 
-    run_tir(backend, questions, mode="tir", n=k, params=params, max_rounds=max_rounds, sandbox=sandbox,
-            prompts=prompts, skip=skip, on_done=on_done)  # fmt: skip
+    trajs = run_tir(backend, questions, mode="tir", n=k, params=params, max_rounds=max_rounds, sandbox=sandbox,
+                    prompts=prompts, skip=skip, on_done=on_done)  # fmt: skip
+    return [
+        {"qid": t.problem_id, "mode": "code", "sample": t.sample, "error": t.error} for t in trajs if t.error
+    ]
 
 
 def filter_samples(questions, samples: list[dict], grader, min_agreement: float, index=None, fmt="tora"):
-    """Apply the filters; returns (kept rows, counts removed per filter, per-question notes)."""
+    """Apply the filters; returns (kept :class:`SolutionRow` s, counts removed per filter)."""
     from mathforge.synthesize.filters import code_key, cot_key, dedup, majority
 
-    def equiv_many(pairs):
-        return [r.correct for r in grader.grade_many(pairs)]
+    equiv_many = grader.equiv_many
 
     by_q: dict[str, list[dict]] = defaultdict(list)
     for s in samples:
@@ -170,20 +185,20 @@ def filter_samples(questions, samples: list[dict], grader, min_agreement: float,
             removed["contaminated"] += len(survivors)
             continue
         for r in survivors:
-            kept_rows.append({
-                "id": f"{q.id}/{r['mode']}/{r['sample']}",
-                "qid": q.id,
-                "source_id": q.source_id,
-                "method": q.method,
-                "question": q.question,
-                "mode": r["mode"],
-                "solution": r["text"],
-                "answer": r["answer"],
-                "gold": gold,
-                "gold_from": "label" if q.gold is not None else "majority_vote",
-                "self_debug": r.get("self_debug", False),
-                "prompt": r.get("prompt"),
-                "format": fmt if r["mode"] == "code" else "cot",
-            })  # fmt: skip
+            kept_rows.append(SolutionRow(
+                id=f"{q.id}/{r['mode']}/{r['sample']}",
+                qid=q.id,
+                source_id=q.source_id,
+                method=q.method,
+                question=q.question,
+                mode=r["mode"],
+                format=fmt,
+                solution=r["text"],
+                answer=r["answer"],
+                gold=gold,
+                gold_from="label" if q.gold is not None else "majority_vote",
+                self_debug=r.get("self_debug", False),
+                prompt_version=r.get("prompt"),
+            ))  # fmt: skip
     removed.pop("generated", None)
     return kept_rows, dict(removed)

@@ -5,18 +5,27 @@
 * :func:`encode_example` -- tokenization with prompt and interpreter-output tokens masked via offsets.
 """
 
-from mathforge.train.config import LoraConfig, StageConfig, TrainRecipe, load_recipe
+from mathforge.train.config import (
+    InitModelConfig,
+    LoraConfig,
+    StageConfig,
+    TrainConfig,
+    TrainRecipe,
+    load_recipe,
+)
 from mathforge.train.init_model import SIZES, build_tokenizer, init_model
 from mathforge.train.masking import IGNORE, Encoded, encode_example
-from mathforge.train.stages import SUMMARY, build_trainer, encode_dataset, run_stage, train
+from mathforge.train.stages import SUMMARY, build_trainer, encode_dataset, run, run_stage, train
 
 __all__ = [
     "IGNORE",
     "SIZES",
     "SUMMARY",
     "Encoded",
+    "InitModelConfig",
     "LoraConfig",
     "StageConfig",
+    "TrainConfig",
     "TrainRecipe",
     "build_tokenizer",
     "build_trainer",
@@ -24,6 +33,7 @@ __all__ = [
     "encode_example",
     "init_model",
     "load_recipe",
+    "run",
     "run_stage",
     "train",
 ]

@@ -9,11 +9,12 @@ Example (YAML)::
         data: [data/cot.jsonl]
         epochs: 3
       - name: code                      # stage 2: code-nested data, starts from stage 1's output
-        data: [data/code.jsonl]
-        solution_format: tora           # output blocks are masked from the loss
-        lr: 5.0e-4
+        data: [data/code.jsonl]         # solution rows (mathforge.rows.SolutionRow): each row's own
+        lr: 5.0e-4                      # `format` decides what is masked (interpreter output blocks)
 
 Stage fields left out inherit the recipe's ``defaults`` (itself a partial stage), then the built-in defaults.
+:class:`TrainConfig` is the ``mathforge train`` stage config: the recipe plus two run options (``max_steps``
+for smoke runs, ``dry_run``); ``mathforge train --config RECIPE.yaml`` reads the recipe from YAML.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mathforge.config import Config, setting, validate
+from mathforge.io import DataError
 
 
 class LoraConfig(BaseModel):
@@ -42,7 +46,9 @@ class StageConfig(BaseModel):
     name: str = "sft"
     data: list[str] = Field(default_factory=list)
     prompt_format: str = "plain"  # how question rows become prompts (mathforge.solution.build_prompt)
-    solution_format: Literal["tora", "mario"] = "tora"
+    # auto: each row is masked by its own `format` (tora fences or mario tags); tora/mario: every code-nested
+    # row must be written in that format (a mismatch is an error naming the file, line and field)
+    solution_format: Literal["auto", "tora", "mario"] = "auto"
     mask_outputs: bool = True  # mask interpreter outputs (no-op on data without output blocks)
     epochs: float = 1.0
     max_steps: int = -1  # > 0 overrides epochs
@@ -77,23 +83,46 @@ class StageConfig(BaseModel):
         return [value] if isinstance(value, str) else value
 
 
-class TrainRecipe(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    output_dir: str
-    base_model: str
-    defaults: dict = Field(default_factory=dict)
-    stages: list[dict]
+class TrainConfig(Config):
+    """A base model and a list of SFT stages; each stage starts from the previous one's checkpoint."""
+
+    output_dir: str = setting(help="one folder per stage is written under it (OUTPUT_DIR/<stage>)",
+                              io="out", kind="dir")  # fmt: skip
+    base_model: str = setting(
+        help="the first stage's starting point: an HF folder or hub id", io="in", kind="model"
+    )
+    defaults: dict = setting({}, "settings every stage inherits (a partial stage)", cli=False)
+    stages: list[dict] = setting(
+        help="the SFT stages, in order (see mathforge.train.config.StageConfig)", cli=False
+    )
+    max_steps: int | None = setting(None, "override every stage's max_steps (smoke runs)")
+    dry_run: bool = setting(False, "validate the recipe and its data, print the plan, train nothing")
 
     def resolved_stages(self) -> list[StageConfig]:
         """Stages with ``defaults`` filled in; names made unique so each stage gets its own folder."""
         out, seen = [], set()
         for i, raw in enumerate(self.stages, start=1):
-            stage = StageConfig(**{**self.defaults, **raw})
+            values = {**self.defaults, **raw}
+            if self.max_steps is not None:
+                values["max_steps"] = self.max_steps
+            stage = StageConfig(**values)
             if stage.name in seen:
                 stage.name = f"{stage.name}-{i}"
             seen.add(stage.name)
             out.append(stage)
         return out
+
+    def stage_dirs(self) -> dict[str, str]:
+        """Stage name -> its checkpoint folder (what ``@STAGE`` names in a recipe)."""
+        return {s.name: str(Path(self.output_dir) / s.name) for s in self.resolved_stages()}
+
+    def paths(self, io):
+        found = super().paths(io)
+        if io == "in":
+            found += [("data", d, "file") for s in self.resolved_stages() for d in s.data]
+        else:
+            found += [("stage", d, "dir") for d in self.stage_dirs().values()]
+        return found
 
     @field_validator("stages")
     @classmethod
@@ -102,33 +131,48 @@ class TrainRecipe(BaseModel):
             raise ValueError("a recipe needs at least one stage")
         return value
 
+    @model_validator(mode="after")
+    def _stages_valid(self):
+        self.resolved_stages()  # every stage validated (defaults merged), unknown keys included
+        return self
 
-def load_recipe(source: str | Path | dict | TrainRecipe) -> TrainRecipe:
+    @classmethod
+    def from_yaml(cls, path) -> dict:
+        """A training recipe's mapping, or the one ``train`` step of a ``mathforge run`` pipeline."""
+        raw = super().from_yaml(path)
+        if "stages" not in raw:
+            steps = [s["train"] for s in raw.get("steps") or [] if isinstance(s, dict) and "train" in s]
+            if "train" in raw:
+                steps = [raw["train"]]
+            if len(steps) != 1 or not isinstance(steps[0], dict):
+                raise DataError(
+                    f"expected a training recipe or a pipeline with one train step, found {len(steps)}", path
+                )
+            raw = steps[0]
+        return raw
+
+
+TrainRecipe = TrainConfig  # the name recipes and older code use
+
+
+def load_recipe(source: str | Path | dict | TrainConfig) -> TrainConfig:
     """A recipe from a YAML file, a dict or a recipe (relative data/model paths stay relative to cwd)."""
-    if isinstance(source, TrainRecipe):
+    if isinstance(source, TrainConfig):
         return source
     if isinstance(source, dict):
-        return TrainRecipe(**source)
-    import yaml
+        return TrainConfig(**source)
+    return validate(TrainConfig, TrainConfig.from_yaml(source), path=source)
 
-    from mathforge.io import DataError
 
-    path = Path(source)
-    if not path.exists():
-        raise DataError("recipe not found", path)
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if isinstance(raw, dict) and "stages" not in raw:  # a `mathforge run` pipeline: use its train step
-        steps = [s["train"] for s in raw.get("steps") or [] if isinstance(s, dict) and "train" in s]
-        if "train" in raw:
-            steps = [raw["train"]]
-        if len(steps) != 1:
-            raise DataError(
-                f"expected a training recipe or a pipeline with one train step, found {len(steps)}", path
-            )
-        raw = steps[0]
-    if not isinstance(raw, dict):
-        raise DataError("a training recipe must be a mapping", path)
-    try:
-        return TrainRecipe(**raw)
-    except Exception as exc:  # pydantic.ValidationError: name the file
-        raise DataError(f"invalid training recipe: {exc}", path) from None
+class InitModelConfig(Config):
+    """A BPE tokenizer and a randomly initialised Llama: the offline stand-in for a base model."""
+
+    out: str = setting(help="output folder", io="out", kind="dir")
+    size: Literal["tiny", "small"] = setting(
+        "tiny", "model size preset: tiny ~1.9M parameters (CPU), small ~98M (GPU)"
+    )
+    data: list[str] = setting([], "JSONL/JSON files (their text fields) or .txt files to train the tokenizer on",
+                              io="in")  # fmt: skip
+    vocab_size: int | None = setting(None, "BPE vocabulary size (default: the size preset's)")
+    max_texts: int = setting(200_000, "use at most this many texts for the tokenizer")
+    seed: int = setting(0, "weight initialisation seed")

@@ -1,37 +1,61 @@
-"""Read SFT rows from JSONL/JSON and turn them into (prompt, completion) pairs."""
+"""Read a stage's solution rows (:class:`mathforge.rows.SolutionRow`) into examples to tokenize.
+
+Each example keeps its row's ``format``, so the interpreter output of a MARIO-format row is masked as
+MARIO's ``Output:`` lines and a ToRA row's as its ```` ```output ```` blocks, whatever else the stage holds.
+A stage that declares ``solution_format: tora`` (or ``mario``) requires every code-nested row to be written
+that way: a row that disagrees is an error naming its file, line and field.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from mathforge.io import DataError, read_json_or_jsonl, require
+from mathforge.io import DataError
+from mathforge.rows import SolutionRow, read_rows
 from mathforge.solution import build_prompt
 
 
-def load_pairs(
-    paths: list[str | Path], prompt_format: str = "plain", limit: int | None = None, tokenizer=None
-) -> list[tuple[str, str]]:
-    """Rows with ``prompt`` + ``completion`` are taken verbatim; rows with ``question`` + ``solution``
-    are rendered through :func:`mathforge.solution.build_prompt`. Anything else is a :class:`DataError`."""
-    pairs: list[tuple[str, str]] = []
+@dataclass(frozen=True)
+class Example:
+    prompt: str
+    completion: str
+    format: str  # tora | mario: how the completion writes code and output (what masking removes)
+    mode: str  # cot | code
+
+
+def load_rows(paths: list[str | Path], limit: int | None = None, stage_format: str = "auto",
+              stage: str = "sft") -> list[SolutionRow]:  # fmt: skip
+    """The stage's rows, checked against its declared format; a :class:`DataError` when there are none."""
+    rows: list[SolutionRow] = []
     for path in paths:
-        for line, row in read_json_or_jsonl(path):
-            if "prompt" in row:
-                prompt = require(row, "prompt", path, line)
-                completion = require(row, "completion", path, line)
-            elif "question" in row:
-                question = require(row, "question", path, line)
-                completion = require(row, "solution", path, line)
-                prompt = build_prompt(question, prompt_format, tokenizer=tokenizer)
-            else:
-                raise DataError("a row needs 'prompt'+'completion' or 'question'+'solution'", path, line)
-            if not completion.strip():
-                raise DataError(
-                    "empty completion", path, line, "completion" if "prompt" in row else "solution"
-                )
-            pairs.append((prompt, completion))
-            if limit is not None and len(pairs) >= limit:
-                return pairs
-    if not pairs:
+        for line, row in read_rows(path, SolutionRow):
+            if stage_format != "auto" and row.mode == "code" and row.format != stage_format:
+                raise DataError(f"the row is written in {row.format!r} format but stage {stage!r} declares "
+                                f"solution_format {stage_format!r}", path, line, "format")  # fmt: skip
+            rows.append(row)
+            if limit is not None and len(rows) >= limit:
+                return rows
+    if not rows:
         raise DataError("no training rows", paths[0] if paths else None)
-    return pairs
+    return rows
+
+
+def to_examples(rows: list[SolutionRow], prompt_format: str = "plain", tokenizer=None) -> list[Example]:
+    """Prompt (the row's own, or its question through ``build_prompt``) and completion for each row."""
+    return [
+        Example(
+            row.prompt if row.prompt is not None else build_prompt(row.question, prompt_format, tokenizer),
+            row.solution,
+            row.format,
+            row.mode,
+        )  # fmt: skip
+        for row in rows
+    ]
+
+
+def load_pairs(
+    paths, prompt_format: str = "plain", limit: int | None = None, tokenizer=None
+) -> list[tuple[str, str]]:
+    """(prompt, completion) pairs of rows (a convenience for looking at a stage's data)."""
+    return [(e.prompt, e.completion) for e in to_examples(load_rows(paths, limit), prompt_format, tokenizer)]

@@ -16,11 +16,13 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
+from mathforge.io import DataError
 from mathforge.train.attention import register_packed_sdpa
-from mathforge.train.config import StageConfig, TrainRecipe, load_recipe
-from mathforge.train.data import load_pairs
+from mathforge.train.config import StageConfig, TrainConfig, load_recipe
+from mathforge.train.data import load_rows, to_examples
 from mathforge.train.masking import IGNORE, encode_example
 
 log = logging.getLogger("mathforge.train")
@@ -28,9 +30,44 @@ log = logging.getLogger("mathforge.train")
 SUMMARY = "train_summary.json"
 
 
+def run(cfg: TrainConfig) -> list[Path] | list[dict]:
+    """``mathforge train``: every stage (one checkpoint folder each), or with ``dry_run`` the plan only."""
+    return plan(cfg) if cfg.dry_run else train(cfg)
+
+
+def report(cfg: TrainConfig, result) -> int:
+    if cfg.dry_run:
+        for p in result:
+            print(f"stage {p['stage']}: {p['from']} -> {p['to']}  rows={p['rows']} (cot {p['cot']}, code "
+                  f"{p['code']}; formats {p['formats']}) epochs={p['epochs']} max_steps={p['max_steps']} "
+                  f"lr={p['lr']} packing={p['packing']} lora={p['lora']}")  # fmt: skip
+    else:
+        for path in result:
+            print(path)
+    return 0
+
+
+def plan(cfg: TrainConfig) -> list[dict]:
+    """Validate every stage's rows (without a tokenizer: nothing is downloaded) and say what would run."""
+    source, out = cfg.base_model, []
+    for stage in cfg.resolved_stages():
+        rows = load_rows(stage.data, stage.limit, stage.solution_format, stage.name)
+        modes = Counter(r.mode for r in rows)
+        out.append({
+            "stage": stage.name, "from": source, "to": str(Path(cfg.output_dir) / stage.name), "rows": len(rows),
+            "cot": modes["cot"], "code": modes["code"],
+            "formats": dict(Counter(r.format for r in rows if r.mode == "code")) or "-",
+            "epochs": stage.epochs, "max_steps": stage.max_steps, "lr": stage.lr, "packing": stage.packing,
+            "lora": "yes" if stage.lora else "no",
+        })  # fmt: skip
+        source = out[-1]["to"]
+    return out
+
+
 def train(recipe_or_config, callbacks: list | None = None) -> list[Path]:
-    """Run every stage of a recipe (path to YAML, dict or :class:`TrainRecipe`); one checkpoint per stage."""
-    recipe: TrainRecipe = load_recipe(recipe_or_config)
+    """Run every stage of a recipe (path to YAML, dict or :class:`TrainConfig`); one checkpoint per stage."""
+    recipe: TrainConfig = load_recipe(recipe_or_config)
+    check_inputs(recipe)
     model_path = recipe.base_model
     outputs: list[Path] = []
     for stage in recipe.resolved_stages():
@@ -44,16 +81,29 @@ def train(recipe_or_config, callbacks: list | None = None) -> list[Path]:
     return outputs
 
 
+def check_inputs(recipe: TrainConfig) -> None:
+    """Before any model is loaded: every stage's data file exists and the base model is a model folder (or,
+    online, a hub id), so bad input is one clear error, not a traceback from deep inside a library."""
+    from mathforge.llm import check_model_path
+
+    for stage in recipe.resolved_stages():
+        for path in stage.data:
+            if not Path(path).is_file():
+                raise DataError(f"file not found (data of stage {stage.name!r})", path, field="data")
+    check_model_path(recipe.base_model)
+
+
 def encode_dataset(tokenizer, stage: StageConfig) -> tuple[list[dict], dict]:
     """Tokenized, masked rows for a stage plus counts (rows, truncated, dropped, trained tokens)."""
-    pairs = load_pairs(stage.data, stage.prompt_format, stage.limit, tokenizer=tokenizer)
+    source = load_rows(stage.data, stage.limit, stage.solution_format, stage.name)
+    examples = to_examples(source, stage.prompt_format, tokenizer)
     rows, truncated, dropped, trained = [], 0, 0, 0
-    for prompt, completion in pairs:
+    for ex in examples:
         enc = encode_example(
             tokenizer,
-            prompt,
-            completion,
-            solution_format=stage.solution_format,
+            ex.prompt,
+            ex.completion,
+            solution_format=ex.format,  # the row's own format decides what is masked
             mask_outputs=stage.mask_outputs,
             max_length=stage.max_length,
         )
@@ -70,12 +120,14 @@ def encode_dataset(tokenizer, stage: StageConfig) -> tuple[list[dict], dict]:
             "nothing left to train on)",
             stage.name,
             truncated,
-            len(pairs),
+            len(examples),
             stage.max_length,
             dropped,
         )
     stats = {
         "samples": len(rows),
+        "by_mode": dict(Counter(e.mode for e in examples)),
+        "by_format": dict(Counter(e.format for e in examples if e.mode == "code")),
         "truncated": truncated,
         "dropped": dropped,
         "trained_tokens_per_epoch": trained,

@@ -13,9 +13,16 @@ Each example is a simple arithmetic question answered by one program, its output
     ```
     The answer is \\boxed{7613}.
 
-After :func:`build_toy_tir_model`, greedy decoding from each training prompt reproduces the code block and
-reaches the ```` ```output```` stop string; given the real output it writes the boxed answer. The model is
-cached per configuration by :func:`cached_toy_tir_model` (a file lock makes parallel test workers build it once).
+:func:`build_toy_tir_model` trains until a check passes, not for a fixed number of steps: floating-point
+training results differ across CPUs, so a fixed budget that overfits on one machine can leave a problem
+unsolved on another. After each round the model answers every training prompt greedily (in one batch,
+as the tests and benchmarks run it, with the program executed); training goes on, round by round, until all
+of them are solved or ``MAX_ROUNDS`` is reached, and the count is recorded in ``toy_check.json``. Tests that
+assert on the model's answers read that record and still leave a margin (a different batch shape can flip
+a near-tie in the last float bits).
+
+The model is cached per configuration by :func:`cached_toy_tir_model` (a file lock makes parallel test
+workers build it once).
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ from pathlib import Path
 
 from mathforge.solution import Code, Output, Text, build_prompt, render
 
-TOY_VERSION = 1  # bump when the examples or the training change: invalidates cached models
+TOY_VERSION = 2  # bump when the examples or the training change: invalidates cached models
+MAX_ROUNDS = 4  # training rounds of TOY_STAGE["max_steps"] each, at most, until every example is solved
 
 # small enough to overfit in well under a minute on a busy 2-core CPU, large enough to copy digits reliably
 TOY_MODEL = dict(
@@ -134,15 +142,50 @@ def build_toy_tir_model(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        [trained] = train({"output_dir": str(work / "run"), "base_model": str(base), "stages": [stage]})
+        start, rounds = str(base), []
+        for k in range(MAX_ROUNDS):  # later rounds continue from the last one, at a lower learning rate
+            later = {"name": f"round-{k}", "lr": stage["lr"] / 2, "warmup_ratio": 0.0} if k else {}
+            [trained] = train({"output_dir": str(work / "run"), "base_model": start,
+                               "stages": [{**stage, **later, "name": f"round-{k}"}]})  # fmt: skip
+            start = str(trained)
+            rounds.append(solved_count(trained, rows))
+            if rounds[-1] == len(rows):
+                break
     finally:
         torch.set_num_threads(threads)
     for item in trained.iterdir():  # the final checkpoint becomes out_dir itself
         if item.is_file():
             shutil.copy2(item, out_dir / item.name)
     (out_dir / "toy_examples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    check = {"solved": rounds[-1], "of": len(rows), "solved_after_each_round": rounds,
+             "steps_per_round": stage["max_steps"]}  # fmt: skip
+    (out_dir / "toy_check.json").write_text(json.dumps(check))
     shutil.rmtree(work, ignore_errors=True)
     return out_dir
+
+
+def solved_count(model_dir: str | Path, rows: list[dict]) -> int:
+    """How many examples the model solves: greedy, all in one batch, its program run, the boxed answer right."""
+    from mathforge.infer import run_tir
+    from mathforge.llm import GenParams, HFBackend
+    from mathforge.sandbox import Sandbox
+
+    problems = [_Toy(r["id"], r["question"]) for r in rows]
+    answers = {r["id"]: r["answer"] for r in rows}
+    backend = HFBackend(model_dir, device="cpu", batch_size=len(rows))
+    with Sandbox(workers=1, light_workers=0) as sandbox:
+        trajs = run_tir(backend, problems, params=GenParams(max_tokens=96), max_rounds=2, sandbox=sandbox)
+    return sum(t.answer == answers[t.problem_id] for t in trajs)
+
+
+class _Toy:
+    def __init__(self, id: str, question: str):
+        self.id, self.question = id, question
+
+
+def toy_check(model_dir: str | Path) -> dict:
+    """What :func:`build_toy_tir_model` measured: ``{"solved": k, "of": n, ...}``."""
+    return json.loads((Path(model_dir) / "toy_check.json").read_text())
 
 
 def toy_cache_key(n: int = 30, seed: int = 0, size: str = "toy") -> str:

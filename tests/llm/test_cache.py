@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
-from mathforge.augment.cache import CachedBackend, RequestCache
+import pytest
+
 from mathforge.llm import GenParams
+from mathforge.llm.cache import CachedBackend, InvalidReply, RequestCache
 
 
 def test_second_identical_request_is_served_from_disk(scripted, tmp_path):
@@ -36,3 +39,29 @@ def test_model_name_is_part_of_the_key(scripted, tmp_path):
     CachedBackend(inner, tmp_path / "c.sqlite", model="m1").generate(["q"], GenParams())
     CachedBackend(inner, tmp_path / "c.sqlite", model="m2").generate(["q"], GenParams())
     assert inner.requests == 2
+
+
+@pytest.mark.parametrize("bad", [["part one", "part two"], 42, None])
+def test_a_malformed_reply_is_not_cached_and_a_bad_entry_is_a_miss(scripted, tmp_path, bad):
+    """#12.2: a proxy answering `content` as a list of parts (or a number) must not poison the cache."""
+    poison = scripted(lambda p, i: bad)
+    cb = CachedBackend(poison, tmp_path / "c.sqlite")
+    with pytest.raises(InvalidReply):
+        cb.generate(["q"], GenParams())
+    with pytest.raises(InvalidReply):
+        asyncio.run(cb.agenerate("q", GenParams()))
+    assert len(cb.cache) == 0
+    # an entry written by an older version (or damaged) reads as a miss and is asked for again
+    key = cb._key("q", GenParams())
+    with cb.cache._lock:
+        cb.cache._db.execute("INSERT INTO replies VALUES (?, ?)", (key, json.dumps([{"text": bad}])))
+        cb.cache._db.commit()
+    good = scripted(lambda p, i: "fine")
+    cb2 = CachedBackend(good, tmp_path / "c.sqlite")
+    assert [c.text for c in cb2.generate(["q"], GenParams())[0]] == ["fine"] and good.requests == 1
+    assert [
+        c.text
+        for c in CachedBackend(scripted(lambda p, i: "never"), tmp_path / "c.sqlite").generate(
+            ["q"], GenParams()
+        )[0]
+    ] == ["fine"]

@@ -7,6 +7,11 @@ committed as soon as it arrives, so a killed run keeps what it paid for.
 
 ``CachedBackend`` also keeps the token accounting: completion tokens actually generated (misses) and
 tokens served from the cache (hits).
+
+Only well-formed replies are stored (a text string per completion, a known finish reason, an integer token
+count): a proxy that answers with ``content`` as a list of parts or a number must not poison the cache for
+every re-run. A stored entry that does not read back as completions (written by an older version, or
+damaged) is treated as a miss and asked for again.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import threading
 from dataclasses import asdict
 from pathlib import Path
 
-from mathforge.llm import Backend, Completion, GenParams
+from mathforge.llm.base import Backend, Completion, GenParams
 
 
 def request_key(model: str, api: str, prompt, params: GenParams) -> str:
@@ -29,6 +34,20 @@ def request_key(model: str, api: str, prompt, params: GenParams) -> str:
         ensure_ascii=False,
     )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class InvalidReply(ValueError):
+    """A reply that is not a list of text completions (so it is neither used nor cached)."""
+
+
+def valid_completion(c) -> bool:
+    return (
+        isinstance(c, Completion)
+        and isinstance(c.text, str)
+        and c.finish_reason in ("stop", "length")
+        and isinstance(c.tokens, int)
+        and (c.stop is None or isinstance(c.stop, str))
+    )
 
 
 class RequestCache:
@@ -42,13 +61,24 @@ class RequestCache:
         self._db.commit()
 
     def get(self, key: str) -> list[Completion] | None:
+        """The stored completions, or None for a miss (also for an entry that is not valid completions)."""
         with self._lock:
             row = self._db.execute("SELECT value FROM replies WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
-        return [Completion(**c) for c in json.loads(row[0])]
+        try:
+            completions = [Completion(**c) for c in json.loads(row[0])]
+        except (ValueError, TypeError):
+            return None
+        return completions if all(valid_completion(c) for c in completions) else None
 
     def put(self, key: str, completions: list[Completion]) -> None:
+        """Store well-formed completions; raise :class:`InvalidReply` (and store nothing) otherwise."""
+        bad = [c for c in completions if not valid_completion(c)]
+        if bad or not completions:
+            raise InvalidReply(
+                f"not caching a malformed reply: {bad[0] if bad else 'no completions'!r}"[:300]
+            )
         value = json.dumps([asdict(c) for c in completions], ensure_ascii=False)
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO replies (key, value) VALUES (?, ?)", (key, value))
@@ -69,9 +99,11 @@ class CachedBackend(Backend):
     def __init__(self, backend: Backend, cache: RequestCache | str | Path, model: str | None = None):
         self.backend = backend
         self.cache = cache if isinstance(cache, RequestCache) else RequestCache(cache)
-        self.model = model or getattr(backend, "model", None) or getattr(backend, "path", None) or "model"
-        self.api = getattr(backend, "api", "completions")
-        self.concurrent = getattr(backend, "concurrent", False)
+        self.model = self.name = model or backend.name
+        self.api = backend.api
+        self.concurrent = backend.concurrent
+        self.max_batch = backend.max_batch
+        self.tokenizer = backend.tokenizer
         self.hits = self.misses = 0
         self.tokens_generated = self.tokens_cached = 0
         self._count_lock = threading.Lock()
@@ -92,7 +124,7 @@ class CachedBackend(Backend):
             self.tokens_generated += sum(c.tokens for c in completions)
         return completions
 
-    def generate(self, prompts: list, params: GenParams) -> list[list[Completion]]:
+    def generate(self, prompts: list, params: GenParams, on_finish=None) -> list[list[Completion]]:
         keys = [self._key(p, params) for p in prompts]
         found = [self.cache.get(k) for k in keys]
         todo = [i for i, f in enumerate(found) if f is None]
@@ -117,16 +149,15 @@ class CachedBackend(Backend):
 
     async def aclose(self) -> None:
         """Close the wrapped backend's per-event-loop client (HTTP backends)."""
-        if hasattr(self.backend, "aclose"):
-            await self.backend.aclose()
+        await self.backend.aclose()
 
     def stats(self) -> dict:
         return {
+            **self.backend.stats(),
             "requests_cached": self.hits,
             "requests_sent": self.misses,
             "tokens_generated": self.tokens_generated,
             "tokens_from_cache": self.tokens_cached,
-            "retries": getattr(self.backend, "retries", 0),
         }
 
     def close(self) -> None:

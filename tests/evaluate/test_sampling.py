@@ -7,7 +7,8 @@ from math import comb
 
 import pytest
 
-from mathforge.infer import answer_classes, majority_index, pass_at_k, sample_metrics
+from mathforge.answer import answer_classes, majority_index
+from mathforge.evaluate.sampling import pass_at_k, sample_metrics
 
 
 def brute_pass_at_k(n, c, k):
