@@ -13,9 +13,12 @@ from mathforge.answer.config import GraderConfig
 from mathforge.answer.equiv import is_equiv
 from mathforge.answer.extract import extract_answer
 from mathforge.answer.grader import Grader, GradeResult
+from mathforge.answer.multi import split_answers
+from mathforge.answer.options import GradeOptions
 from mathforge.solution.boxed import last_boxed
 
 __all__ = [
+    "GradeOptions",
     "GradeResult",
     "Grader",
     "GraderConfig",
@@ -24,4 +27,5 @@ __all__ = [
     "is_equiv",
     "last_boxed",
     "majority_index",
+    "split_answers",
 ]

@@ -2,181 +2,175 @@
 
 Two layers:
 - a fast, exact path for plain numbers (``1,000``, ``$5``, ``12 cm``, ``30^\\circ``, ``\\frac{3}{4}``, ``1.5e3``,
-  ``x = 3``): both sides become :class:`fractions.Fraction` and are compared exactly; a decimal literal only
-  gets a tolerance where it must (float noise, or a rounded decimal of a non-terminating fraction);
+  ``x = 3``, ``1 1/4``): both sides become :class:`fractions.Fraction` and are compared exactly
+  (:mod:`mathforge.answer.numbers`); plus numbers in a base and multiple-choice letters;
 - math-verify for everything else (LaTeX, symbolic, tuples, intervals, sets, matrices), with its own signal
-  timeouts disabled (the :class:`~mathforge.answer.Grader` pool kills runaway pairs) and an exact rational
-  veto: math-verify compares numbers after rounding, so it calls ``\\frac{1}{2004!}`` equal to
-  ``\\frac{1}{2006!}``; when both sides are exact rationals we compare them exactly instead.
+  timeouts disabled (the :class:`~mathforge.answer.Grader` pool kills runaway pairs), the LaTeX it misreads
+  fixed first (:mod:`mathforge.answer.normalize`), an exact rational veto and retries
+  (:mod:`mathforge.answer.symbolic`).
 
-Percentage leniency (gold x 100 or gold / 100 accepted, as ToRA does) is off unless ``percent=True``.
+Percentage leniency (gold x 100 or gold / 100 accepted, as ToRA does) is off unless ``percent=True``; a %
+sign is read as a unit (``50\\%`` is 50).
+Per-problem options (tolerances, multi-answer golds) come as :class:`~mathforge.answer.GradeOptions`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from fractions import Fraction
 
-# Longest string the fast path will turn into a number; longer ones go to math-verify (inside the pool).
-_MAX_FAST_LEN = 200
-# |exponent| bound for scientific notation on the fast path: 1e999999999 must not build a huge integer.
-_MAX_EXPONENT = 400
-# decimals that agree with a non-terminating fraction to this many places are accepted (math-verify's default)
-_ROUND_PLACES = 6
-# relative tolerance between two decimal literals (printing a float gives ~17 significant digits)
-_FLOAT_NOISE = Fraction(1, 10**9)
-
-
-@dataclass(frozen=True)
-class _Number:
-    value: Fraction
-    decimal: bool  # written as a decimal literal (an approximation), not an integer or a fraction
-
-
-_TEXT_UNIT_RE = re.compile(r"\\(?:text|textbf|mbox|mathrm|operatorname)\s*\{\s*([^{}]*)\}(?:\^\{?\d\}?)?")
-_THIN_SPACE_RE = re.compile(r"\\[!,]")  # 15,\!000 and 1\,000 are thousands separators
-_SPACING_RE = re.compile(r"\\[;: ]|~|\\quad|\\qquad")
-_DEGREE_RE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree|\\circ")
-_ASSIGN_RE = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*")
-_WORD_UNIT_RE = re.compile(r"(?<=[\d.])\s+[A-Za-z][A-Za-z .'/]*$")
-_THOUSANDS_RE = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
-_PLAIN_RE = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
-_TIMES_TEN_RE = re.compile(
-    r"^([-+]?(?:\d+\.?\d*|\.\d+))\s*(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*\{?\s*([-+]?\d+)\s*\}?$"
+from mathforge.answer.multi import MAX_PARTS, all_paired, normalize_tuple, split_answers
+from mathforge.answer.normalize import choice_letter, has_ellipsis, prepare_latex, strip_wrappers
+from mathforge.answer.numbers import (  # noqa: F401  (re-exported: the fast path's public names)
+    MAX_FAST_LEN,
+    Number,
+    normalize_number_text,
+    numbers_equal,
+    parse_number,
 )
-_FRAC_RE = re.compile(r"^([-+]?)\\[dt]?frac\s*(?:\{\s*([-+]?\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))$")
-_SLASH_RE = re.compile(r"^([-+]?\d+)\s*/\s*(\d+)$")
-
-
-def normalize_number_text(text: str) -> str:
-    """Strip what does not change a plain number's value: ``$``, units, degrees, spacing, ``x =``, ``%``."""
-    s = text.strip()
-    s = s.replace("\\$", "").replace("$", "")
-    s = re.sub(r"\\left|\\right", "", s)
-    s = _THIN_SPACE_RE.sub("", s)
-    s = _SPACING_RE.sub(" ", s)
-    s = _DEGREE_RE.sub("", s)
-    s = s.replace("\\%", "").replace("%", "")
-    s = s.replace("{,}", ",")
-    s = _TEXT_UNIT_RE.sub(lambda m: "" if re.fullmatch(r"[A-Za-z .'/]*", m.group(1)) else m.group(1), s)
-    s = s.strip()
-    s = _ASSIGN_RE.sub("", s)
-    s = _WORD_UNIT_RE.sub("", s)
-    s = s.strip().rstrip(".").strip()
-    if s.startswith("(") and s.endswith(")") and "," not in s:
-        s = s[1:-1].strip()
-    return s
-
-
-def parse_number(text: str | None) -> _Number | None:
-    """The exact value of a plain-number answer, or ``None`` when it is not one (then math-verify decides)."""
-    if text is None or len(text) > _MAX_FAST_LEN:
-        return None
-    s = normalize_number_text(str(text))
-    if not s:
-        return None
-    if _THOUSANDS_RE.match(s):
-        s = s.replace(",", "")
-    if _PLAIN_RE.match(s):
-        return _decimal(s)
-    m = _TIMES_TEN_RE.match(s)
-    if m:
-        return _decimal(f"{m.group(1)}e{m.group(2)}")
-    m = _FRAC_RE.match(s)
-    if m:
-        num = int(m.group(2) or m.group(3))
-        den = int(m.group(4) or m.group(5))
-        if den == 0:
-            return None
-        value = Fraction(num, den)
-        return _Number(-value if m.group(1) == "-" else value, decimal=False)
-    m = _SLASH_RE.match(s)
-    if m:
-        if int(m.group(2)) == 0:
-            return None
-        return _Number(Fraction(int(m.group(1)), int(m.group(2))), decimal=False)
-    return None
-
-
-def _decimal(s: str) -> _Number | None:
-    try:
-        d = Decimal(s)
-    except InvalidOperation:
-        return None
-    if not d.is_finite() or abs(d.as_tuple().exponent) > _MAX_EXPONENT + 40:
-        return None
-    if d != 0 and abs(d.adjusted()) > _MAX_EXPONENT:
-        return None
-    return _Number(Fraction(d), decimal="." in s or "e" in s.lower())
-
-
-def _terminates(value: Fraction) -> bool:
-    den = value.denominator
-    for p in (2, 5):
-        while den % p == 0:
-            den //= p
-    return den == 1
-
-
-def numbers_equal(pred: _Number, gold: _Number, percent: bool = False) -> bool:
-    targets = [gold.value]
-    if percent:
-        targets += [gold.value * 100, gold.value / 100]
-    for target in targets:
-        if pred.value == target:
-            return True
-        if pred.decimal or gold.decimal:
-            # float noise: 3244047.0999999996 vs 3244047.1
-            if abs(pred.value - target) <= _FLOAT_NOISE * max(1, abs(target)):
-                return True
-            # a rounded decimal of a non-terminating fraction: 0.333333 vs 1/3
-            if pred.decimal and not _terminates(target):
-                scale = 10**_ROUND_PLACES
-                if round(pred.value * scale) == round(target * scale):
-                    return True
-    return False
-
+from mathforge.answer.options import GradeOptions
+from mathforge.answer.symbolic import (  # noqa: F401  (python_expr_to_latex is re-exported)
+    canonical_pair,
+    exact_conflict,
+    numeric_value,
+    python_expr_to_latex,
+    solution_sets,
+)
 
 _LIGHT_RE = re.compile(r"\s+|\\left|\\right|\\!|\\,|\\;|\\:|\$")
+_TEXT_WRAP_RE = re.compile(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}")
 
 
 def _light_normal(s: str) -> str:
-    s = _LIGHT_RE.sub("", s)
-    return s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").rstrip(".")
+    s = _LIGHT_RE.sub("", strip_wrappers(s))
+    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").rstrip(".")
+    return re.sub(r"\\[lc]?dots", "...", s)
 
 
-def is_equiv(pred, gold, *, percent: bool = False) -> bool:
+def _text_answer(s: str) -> str | None:
+    """A word answer (``\\text{East}``, ``Evelyn``) lower-cased, for a case-insensitive comparison."""
+    inner = _TEXT_WRAP_RE.sub(lambda m: m.group(1), strip_wrappers(s).replace("$", "")).strip()
+    # two letters at least: a lone x and X are different variables, not one word in two cases
+    return inner.lower() if re.fullmatch(r"[A-Za-z][A-Za-z \-']+", inner) else None
+
+
+def _tuple_verdict(pred: str, gold: str, percent: bool, options: GradeOptions) -> bool | None:
+    """``(1,8,19)`` vs ``(2,7,13)``: two parenthesized tuples of plain numbers, compared entry by entry
+    (multi-answer golds list many; sending each pair to math-verify would cost a parse per pair)."""
+    p, g = normalize_tuple(pred), normalize_tuple(gold)
+    if p is None or g is None:
+        return None
+    if len(p) != len(g):
+        return False
+    numbers = [(parse_number(a), parse_number(b)) for a, b in zip(p, g, strict=True)]
+    if any(a is None or b is None for a, b in numbers):
+        return None
+    return all(numbers_equal(a, b, percent, options) for a, b in numbers)
+
+
+def is_equiv(
+    pred,
+    gold,
+    *,
+    percent: bool = False,
+    rel_tol: float | None = None,
+    abs_tol: float | None = None,
+    sig_figs: bool = False,
+    multi_answer: bool = False,
+) -> bool:
     """True when ``pred`` means the same answer as ``gold``. Never raises on garbage input (returns False).
 
+    The keyword options are :class:`~mathforge.answer.GradeOptions` (a dataset's ``meta["grading"]``).
     Runs in-process and may be slow on adversarial input (huge powers): grade model output at scale with
     :class:`mathforge.answer.Grader`, which kills a pair that runs past its timeout.
     """
     try:
-        return _is_equiv(pred, gold, percent)
+        options = GradeOptions(rel_tol=rel_tol, abs_tol=abs_tol, sig_figs=sig_figs, multi_answer=multi_answer)
+        return slow_verdict(pred, gold, percent, options)
     except Exception:  # a grader must not crash on a model's garbage
         logging.getLogger(__name__).debug("is_equiv failed on %r vs %r", pred, gold, exc_info=True)
         return False
 
 
-def fast_verdict(pred, gold, percent: bool = False) -> bool | None:
-    """The verdict of the exact fast path, or ``None`` when the pair needs math-verify."""
+def fast_verdict(
+    pred, gold, percent: bool = False, options: GradeOptions | dict | None = None
+) -> bool | None:
+    """The verdict of the cheap rules (no sympy), or ``None`` when the pair needs math-verify."""
     if pred is None or gold is None:
         return False
     pred, gold = str(pred).strip(), str(gold).strip()
     if not pred or not gold:
         return False
+    options = GradeOptions.coerce(options)
+    if options.multi_answer:
+        single = _single(options)
+        return _multi_verdict(pred, gold, lambda p, g: fast_verdict(p, g, percent, single))
     based = _base_verdict(pred, gold)
     if based is not None:
         return based
+    letter = choice_letter(gold)  # C, (C), \text{(C)}: a multiple-choice gold
+    if letter is not None:
+        return choice_letter(pred, stated=True) == letter
     p, g = parse_number(pred), parse_number(gold)
     if p is not None and g is not None:
-        return numbers_equal(p, g, percent)
+        return numbers_equal(p, g, percent, options)
+    entries = _tuple_verdict(pred, gold, percent, options)
+    if entries is not None:
+        return entries
     if _light_normal(pred) == _light_normal(gold):
         return True
+    words = _text_answer(gold)
+    if words is not None and words == _text_answer(pred):
+        return True
     return None
+
+
+def _single(options: GradeOptions) -> GradeOptions:
+    return GradeOptions(rel_tol=options.rel_tol, abs_tol=options.abs_tol, sig_figs=options.sig_figs)
+
+
+def _multi_verdict(pred: str, gold: str, equal) -> bool | None:
+    """All answers of a multi-answer gold, any order, nothing extra; None when a pair needs math-verify."""
+    golds, preds = split_answers(gold), split_answers(pred)
+    if len(golds) > MAX_PARTS:
+        return None
+    if len(golds) <= 1:
+        return equal(pred, gold)  # a single answer after all: graded as usual
+    undecided = False
+
+    def decided(p, g):
+        nonlocal undecided
+        verdict = equal(p, g)
+        undecided = undecided or verdict is None
+        return bool(verdict)
+
+    if all_paired(preds, golds, decided):
+        return True
+    return None if undecided else False
+
+
+def slow_verdict(
+    pred, gold, percent: bool = False, options: GradeOptions | dict | None = None, *, fast: bool = True
+) -> bool:
+    """The full verdict: the cheap rules, then math-verify (what a Grader worker runs for a pair).
+
+    ``fast=False`` sends every (part of a) pair to math-verify: a test of what math-verify itself parses.
+    """
+    if pred is None or gold is None:
+        return False
+    pred, gold = str(pred).strip(), str(gold).strip()
+    options = GradeOptions.coerce(options)
+    if options.multi_answer:
+        single = _single(options)
+        golds, preds = split_answers(gold), split_answers(pred)
+        if 1 < len(golds) <= MAX_PARTS:
+            return all_paired(preds, golds, lambda p, g: slow_verdict(p, g, percent, single, fast=fast))
+        options = single
+    if fast:
+        verdict = fast_verdict(pred, gold, percent, options)
+        if verdict is not None:
+            return verdict
+    return math_verify_equiv(pred, gold, percent, options)
 
 
 _BASE_RE = re.compile(r"^([0-9A-Za-z]+)_\{?\(?(\d+)\)?\}?$")
@@ -207,13 +201,6 @@ def _valid_in_base(digits: str, base: int) -> bool:
     return True
 
 
-def _is_equiv(pred, gold, percent: bool) -> bool:
-    verdict = fast_verdict(pred, gold, percent)
-    if verdict is not None:
-        return verdict
-    return math_verify_equiv(str(pred).strip(), str(gold).strip(), percent)
-
-
 def parse_answer(text: str):
     """The parsed form of an answer: a Fraction for a plain number, else math-verify's first parse
     (a sympy object, or a normalised string for text answers); None when nothing parses."""
@@ -223,7 +210,8 @@ def parse_answer(text: str):
     from math_verify import parse
 
     _quiet_math_verify()
-    parsed = parse(_wrap(str(text).strip()), parsing_timeout=None) if str(text).strip() else []
+    text = prepare_latex(str(text).strip())
+    parsed = parse(_wrap(text), parsing_timeout=None) if text else []
     return parsed[0] if parsed else None
 
 
@@ -234,102 +222,54 @@ def _wrap(s: str) -> str:
     return f"${s}$"
 
 
-def math_verify_equiv(pred: str, gold: str, percent: bool = False) -> bool:
-    """math-verify's verdict with its signal timeouts off, vetoed by exact rational comparison."""
+def math_verify_equiv(
+    pred: str, gold: str, percent: bool = False, options: GradeOptions | dict | None = None
+) -> bool:
+    """math-verify's verdict with its signal timeouts off, vetoed by exact rational comparison, retried
+    where it misreads (see :mod:`mathforge.answer.symbolic`) and with the per-problem tolerances."""
     from math_verify import parse, verify
 
     _quiet_math_verify()
+    options = GradeOptions.coerce(options)
+    pred, gold = prepare_latex(pred), prepare_latex(gold)
+    if has_ellipsis(pred) or has_ellipsis(gold):
+        return _light_normal(pred) == _light_normal(gold)  # a sequence with "...": only the same text
     gold_parsed = parse(_wrap(gold), parsing_timeout=None)
     pred_parsed = parse(_wrap(pred), parsing_timeout=None)
     if not gold_parsed or not pred_parsed:
         return False
-    if verify(gold_parsed, pred_parsed, timeout_seconds=None):
-        return not _exact_conflict(gold_parsed[0], pred_parsed[0])
+
+    def agrees(g, p) -> bool:
+        return bool(verify(g, p, timeout_seconds=None)) and not exact_conflict(g[0], p[0])
+
+    if agrees(gold_parsed, pred_parsed):
+        return True
     # a program's printout in sympy syntax (pi/2, x**2 + 1, sqrt(3)*I): read it as sympy, retry as LaTeX
     as_latex = python_expr_to_latex(pred)
     if as_latex is not None:
         alt = parse(_wrap(as_latex), parsing_timeout=None)
-        if alt and verify(gold_parsed, alt, timeout_seconds=None):
-            return not _exact_conflict(gold_parsed[0], alt[0])
-    if percent:
-        import sympy
-
-        g = gold_parsed[0]
-        if isinstance(g, sympy.Expr) and g.is_number:
-            for scaled in (g * 100, g / 100):
-                if verify([scaled], pred_parsed, timeout_seconds=None):
-                    return not _exact_conflict(scaled, pred_parsed[0])
+        if alt and agrees(gold_parsed, alt):
+            return True
+        pred_parsed = alt or pred_parsed
+    g, p = gold_parsed[0], pred_parsed[0]
+    sets = solution_sets(g, p)
+    if sets is not None:
+        return agrees([sets[0]], [sets[1]])
+    canonical = canonical_pair(g, p)
+    if canonical is not None and agrees([canonical[0]], [canonical[1]]):
+        return True
+    if percent or options.numeric_slack:
+        return _numeric_retry(pred, gold, g, p, percent, options)
     return False
 
 
-_PY_CHARS_RE = re.compile(r"^[A-Za-z0-9\s.+\-*/^(),]+$")
-_PY_MARKER_RE = re.compile(r"\*|\b(?:sqrt|pi|oo|I|exp|log|Rational)\b")
-_PY_NAMES = frozenset(
-    re.findall(r"\w+", "sqrt pi I oo E exp log sin cos tan asin acos atan Rational Abs factorial binomial")
-)
-
-
-def python_expr_to_latex(text: str) -> str | None:
-    """``sqrt(3)*I/2`` -> ``\\frac{\\sqrt{3} i}{2}``; None unless ``text`` looks like sympy/Python output.
-
-    sympy's parser evaluates its input, so only plain arithmetic over whitelisted names and one-letter
-    symbols gets there (no quotes, underscores, brackets or attribute access).
-    """
-    if not _PY_CHARS_RE.match(text) or not _PY_MARKER_RE.search(text) or len(text) > _MAX_FAST_LEN:
-        return None
-    names = set(re.findall(r"[A-Za-z]+", text))
-    if any(len(n) > 1 and n not in _PY_NAMES for n in names) or re.search(
-        r"\d\.\s*[A-Za-z]|[A-Za-z]\.", text
-    ):
-        return None
-    import sympy
-    from sympy.parsing.sympy_parser import parse_expr, standard_transformations
-
-    local = {n: sympy.Symbol(n) for n in names if len(n) == 1 and n not in ("I", "E")}
-    try:
-        expr = parse_expr(
-            text.replace("^", "**"),
-            local_dict=local,
-            transformations=standard_transformations,
-            evaluate=False,
-        )
-        return sympy.latex(expr)
-    except Exception:  # not valid sympy syntax after all
-        return None
-
-
-def _exact_conflict(gold, pred) -> bool:
-    """True when both are exact rationals (or same-shaped tuples/matrices/sets of them) that differ."""
-    import sympy
-
-    if isinstance(gold, sympy.MatrixBase) and isinstance(pred, sympy.MatrixBase):
-        if gold.shape != pred.shape:
-            return False
-        return any(_exact_conflict(g, p) for g, p in zip(gold, pred, strict=True))
-    if isinstance(gold, sympy.Tuple) and isinstance(pred, sympy.Tuple):
-        if len(gold) != len(pred):
-            return False
-        return any(_exact_conflict(g, p) for g, p in zip(gold.args, pred.args, strict=True))
-    if isinstance(gold, sympy.FiniteSet) and isinstance(pred, sympy.FiniteSet):
-        gs, ps = _exact_rationals(gold.args), _exact_rationals(pred.args)
-        return gs is not None and ps is not None and set(gs) != set(ps)
-    g, p = _exact_rational(gold), _exact_rational(pred)
-    return g is not None and p is not None and g != p
-
-
-def _exact_rationals(items) -> list | None:
-    values = [_exact_rational(x) for x in items]
-    return None if any(v is None for v in values) else values
-
-
-def _exact_rational(expr):
-    """``expr`` evaluated to a sympy Rational when it is an exact (Float-free) rational constant, else None."""
-    import sympy
-
-    if not isinstance(expr, sympy.Expr) or expr.free_symbols or expr.has(sympy.Float):
-        return None
-    value = expr.doit()
-    return value if value.is_Rational else None
+def _numeric_retry(pred: str, gold: str, g, p, percent: bool, options: GradeOptions) -> bool:
+    """Both sides are constants: compare their values with the fast path's number rules."""
+    pv, gv = numeric_value(p), numeric_value(g)
+    if pv is None or gv is None:
+        return False
+    gold_number = parse_number(gold) or Number(gv, decimal=False)
+    return numbers_equal(Number(pv, decimal=False), gold_number, percent, options)
 
 
 _QUIETED = False

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 
+from mathforge.answer.normalize import strip_wrappers
 from mathforge.solution.boxed import last_boxed
 
 # a fenced block: ```lang\n ... ``` (an unterminated block runs to the end of the text)
 _FENCE_RE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n?(.*?)(?:```|\Z)", re.S)
 _ANSWER_RE = re.compile(
-    r"(?:final\s+answer\s*(?:is)?\s*[:：]?|the\s+(?:final\s+)?answer\s+is\s*[:：]?)\s*(.+)",
+    r"(?:final\s+answer\s*(?:is)?\s*(?:\*\*)?\s*[:：]?\s*(?:\*\*)?|the\s+(?:final\s+)?answer\s+is\s*[:：]?)\s*(.+)",
     re.I,
 )
 _NUMBER_RE = re.compile(r"-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?")
@@ -74,6 +75,8 @@ def _last_stated_answer(prose: str) -> str | None:
         if inner:
             answer = inner.group(1).strip()
         answer = _TRAILERS_RE.sub("", answer)
+        # markdown bold around the answer ("**73**", Math-Verify#76); a lone "*" never ends a math answer
+        answer = re.sub(r"^\*+|\*+$", "", strip_wrappers(answer.strip().rstrip(".").strip())).strip()
         dollar = re.match(r"\$+([^$]+)\$+", answer.strip())
         answer = dollar.group(1) if dollar else answer.strip().strip("$")
         answer = re.sub(r"^\\\(|\\\)$", "", answer).strip()

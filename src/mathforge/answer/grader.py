@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 
 from mathforge.answer.equiv import fast_verdict
+from mathforge.answer.options import GradeOptions
 
 # how long a fresh worker may take to import math-verify/sympy before it counts as broken
 _STARTUP_TIMEOUT = 120.0
@@ -35,7 +36,8 @@ class GradeResult:
 
 
 def _worker_main(conn, percent: bool, memory: int | None) -> None:
-    """Grade (index, pred, gold) messages until a ``None`` arrives; each reply is (index, correct, status, error)."""
+    """Grade (index, pred, gold, options, fast) messages until a ``None`` arrives; each reply is
+    (index, correct, status, error)."""
     if memory:
         try:
             import resource
@@ -44,7 +46,7 @@ def _worker_main(conn, percent: bool, memory: int | None) -> None:
         except (ImportError, ValueError, OSError):
             pass
     import mathforge.answer._warmup  # noqa: F401  (a no-op when the fork server already imported it)
-    from mathforge.answer.equiv import math_verify_equiv
+    from mathforge.answer.equiv import slow_verdict
 
     conn.send("ready")
     while True:
@@ -54,9 +56,9 @@ def _worker_main(conn, percent: bool, memory: int | None) -> None:
             return
         if msg is None:
             return
-        index, pred, gold = msg
+        index, pred, gold, options, fast = msg
         try:
-            conn.send((index, bool(math_verify_equiv(pred, gold, percent)), "ok", None))
+            conn.send((index, bool(slow_verdict(pred, gold, percent, options, fast=fast)), "ok", None))
         except MemoryError:
             conn.send((index, False, "error", "MemoryError"))
         except Exception as exc:  # garbage input grades false; the status says why
@@ -114,6 +116,14 @@ class _Worker:
         self.conn.close()
 
 
+def _with_options(pair: tuple) -> tuple:
+    if len(pair) == 2:
+        return pair[0], pair[1], GradeOptions()
+    if len(pair) == 3:
+        return pair[0], pair[1], GradeOptions.coerce(pair[2])
+    raise ValueError(f"a pair is (pred, gold) or (pred, gold, options), got {len(pair)} items")
+
+
 def _context():
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
@@ -154,8 +164,8 @@ class Grader:
         self._lock = threading.Lock()  # one grade_many at a time: callers may share a Grader across threads
 
     # -- public ---------------------------------------------------------------------------------------
-    def grade(self, pred, gold) -> GradeResult:
-        return self.grade_many([(pred, gold)])[0]
+    def grade(self, pred, gold, options: GradeOptions | dict | None = None) -> GradeResult:
+        return self.grade_many([(pred, gold, options)])[0]
 
     def equiv_many(self, pairs: Iterable[tuple]) -> list[bool]:
         """Verdicts only: the ``equiv_many`` that :func:`mathforge.answer.answer_classes` takes."""
@@ -164,17 +174,22 @@ class Grader:
     def grade_many(
         self, pairs: Iterable[tuple], on_result: Callable[[int, GradeResult], None] | None = None
     ) -> list[GradeResult]:
-        """Results in the order of ``pairs``; ``on_result(index, result)`` is called as each one lands."""
+        """Results in the order of ``pairs``; ``on_result(index, result)`` is called as each one lands.
+
+        A pair is ``(pred, gold)`` or ``(pred, gold, options)``, options being a problem's grading options
+        (:class:`GradeOptions`, or the dict in ``Problem.meta["grading"]``).
+        """
         with self._lock:
             return self._grade_many(list(pairs), on_result)
 
     def _grade_many(self, pairs: list, on_result) -> list[GradeResult]:
         if self._closed:
             raise RuntimeError("Grader is closed")
+        pairs = [_with_options(pair) for pair in pairs]  # a bad options dict fails here, before any work
         results: list[GradeResult | None] = [None] * len(pairs)
         todo: deque[int] = deque()
-        for i, (pred, gold) in enumerate(pairs):
-            verdict = fast_verdict(pred, gold, self.percent) if self.fast_path else None
+        for i, (pred, gold, options) in enumerate(pairs):
+            verdict = fast_verdict(pred, gold, self.percent, options) if self.fast_path else None
             if verdict is None and (pred is None or gold is None):
                 verdict = False
             if verdict is None:
@@ -249,9 +264,10 @@ class Grader:
             for worker in self._pool:
                 if worker.ready and worker.task is None and todo:
                     index = todo.popleft()
-                    pred, gold = pairs[index]
+                    pred, gold, options = pairs[index]
                     worker.task, worker.deadline = index, now + self.timeout
-                    worker.conn.send((index, str(pred).strip(), str(gold).strip()))
+                    message = (index, str(pred).strip(), str(gold).strip(), options.to_dict(), self.fast_path)
+                    worker.conn.send(message)
             deadlines = [
                 w.deadline if w.ready else w.started + _STARTUP_TIMEOUT
                 for w in self._pool

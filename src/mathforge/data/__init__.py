@@ -5,7 +5,26 @@
 '18'
 """
 
-from mathforge.data.loaders import DATASETS, canonical_number, data_dir, load_problems
+from mathforge.data.loaders import (
+    DATASETS,
+    canonical_number,
+    data_dir,
+    dataset_file,
+    load_dataset_report,
+    load_problems,
+)
 from mathforge.data.problem import Problem
+from mathforge.data.report import LoadReport, SkipRecord, file_sha256
 
-__all__ = ["Problem", "load_problems", "data_dir", "DATASETS", "canonical_number"]
+__all__ = [
+    "Problem",
+    "load_problems",
+    "load_dataset_report",
+    "LoadReport",
+    "SkipRecord",
+    "dataset_file",
+    "file_sha256",
+    "data_dir",
+    "DATASETS",
+    "canonical_number",
+]

@@ -55,9 +55,10 @@ def _cell(text: str) -> str:
     return text if len(text) <= MAX_CELL else f"{text[:MAX_CELL]}... [{len(text) - MAX_CELL} more characters]"
 
 
-def stats(cfg: DataStatsConfig) -> list[tuple[str, str, int | None, str]]:
-    """``(dataset, split, problems or None when missing, breakdown)`` for every registered dataset."""
-    from mathforge.data import DATASETS, data_dir, load_problems
+def stats(cfg: DataStatsConfig) -> list[tuple[str, str, int | None, str, dict | None]]:
+    """``(dataset, split, problems or None when missing, breakdown, LoadReport.to_dict() or None)`` for every
+    registered dataset: what each load read, skipped (and why), repaired, and the file's sha256."""
+    from mathforge.data import DATASETS, LoadReport, data_dir, load_problems
     from mathforge.io import DataError
 
     folder = data_dir(cfg.data_dir)
@@ -67,18 +68,36 @@ def stats(cfg: DataStatsConfig) -> list[tuple[str, str, int | None, str]]:
     for name, (_, files, _) in DATASETS.items():
         for split, rel in files.items():
             if not (folder / rel).exists():
-                rows.append((name, split, None, f"missing: {rel}"))
+                rows.append((name, split, None, f"missing: {rel}", None))
                 continue
-            problems = load_problems(name, split=split, data_dir=folder)
-            subjects = Counter(p.meta.get("subject") for p in problems if p.meta.get("subject"))
-            levels = Counter(p.meta.get("level") for p in problems if p.meta.get("level") is not None)
-            parts = []
-            if levels:
-                parts.append("levels " + " ".join(f"{k}:{v}" for k, v in sorted(levels.items())))
-            if subjects:
-                parts.append("; ".join(f"{k} {v}" for k, v in subjects.most_common()))
-            rows.append((name, split, len(problems), "\n".join(parts)))
+            report = LoadReport()
+            problems = load_problems(name, split=split, data_dir=folder, report=report)
+            rows.append((name, split, len(problems), _breakdown(problems), report.to_dict()))
     return rows
+
+
+def _breakdown(problems) -> str:
+    subjects = Counter(p.meta.get("subject") for p in problems if p.meta.get("subject"))
+    levels = Counter(p.meta.get("level") for p in problems if p.meta.get("level") is not None)
+    parts = []
+    if levels:
+        parts.append("levels " + " ".join(f"{k}:{v}" for k, v in sorted(levels.items())))
+    if subjects:
+        parts.append("; ".join(f"{k} {v}" for k, v in subjects.most_common()))
+    return "\n".join(parts)
+
+
+def load_summary(report: dict) -> str:
+    """``skipped empty_gold 2; repaired trailing_junk 1, wrong_gold_corrected 1; duplicate_question 3``."""
+    parts = []
+    for label, counts in (
+        ("skipped", report["skipped"]),
+        ("repaired", report["repaired"]),
+        ("", report["notes"]),
+    ):
+        if counts:
+            parts.append(f"{label} " * bool(label) + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return "; ".join(parts)
 
 
 def print_stats(cfg: DataStatsConfig, rows: list) -> int:
@@ -95,7 +114,26 @@ def print_stats(cfg: DataStatsConfig, rows: list) -> int:
         ("breakdown", "left"),
     ):
         table.add_column(col, justify=justify, overflow="fold")
-    for name, split, count, breakdown in rows:
+    # what each load read, left out and changed: README-documented data problems are counted, never silent
+    loads = Table(title="records read, skipped and repaired; the file each run should record (sha256)")
+    for col, justify in (
+        ("dataset", "left"),
+        ("records", "right"),
+        ("kept", "right"),
+        ("skipped / repaired / notes", "left"),
+        ("sha256", "left"),
+    ):
+        loads.add_column(col, justify=justify, overflow="fold")
+    for name, split, count, breakdown, report in rows:
         table.add_row(name, split, "-" if count is None else str(count), breakdown)
+        if report is not None:
+            loads.add_row(
+                name if split == "test" else f"{name} [{split}]",
+                str(report["records"] - report["filtered"]),
+                str(report["kept"]),
+                load_summary(report),
+                (report["sha256"] or "")[:16],
+            )
     Console().print(table)
+    Console().print(loads)
     return 0

@@ -9,15 +9,30 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from mathforge.data.benchmarks import (
+    MAWPS_SUBSETS,
+    aime24_row,
+    aime25_row,
+    amc23_row,
+    college_math_row,
+    gaokao2023en_row,
+    mawps_row,
+    mawps_subset,
+    minerva_math_row,
+    olympiadbench_row,
+)
 from mathforge.data.problem import Problem
+from mathforge.data.report import LoadReport, SkipRecord, file_sha256
 from mathforge.io import DataError, read_json_or_jsonl, require
 from mathforge.rows import canonical_number
 from mathforge.solution.boxed import last_boxed
 
-Converter = Callable[[dict, str, int, str], Problem]  # (row, path, line, split) -> Problem
+# (row, path, line, split) -> Problem; None = a row of another subset; raises SkipRecord for a broken record
+Converter = Callable[[dict, str, int, str], Problem | None]
 
 
 def _level(value, path, line) -> int | None:
@@ -127,6 +142,16 @@ DATASETS: dict[str, tuple[Converter, dict[str, str], tuple | None]] = {
     "svamp": (svamp_row, {"test": "svamp/test.jsonl"}, None),
     "asdiv": (asdiv_row, {"test": "asdiv/test.jsonl"}, None),
     "gsm_hard": (gsm_hard_row, {"test": "gsm_hard/test.jsonl"}, ("reasoning-machines/gsm-hard", None)),
+    # ToRA reports MAWPS per subset: each subset reads the joined file and keeps its own rows
+    "mawps": (mawps_row, {"test": "mawps/test.jsonl"}, None),
+    **{f"mawps_{s}": (mawps_subset(s), {"test": "mawps/test.jsonl"}, None) for s in MAWPS_SUBSETS},
+    "minerva_math": (minerva_math_row, {"test": "minerva_math/test.jsonl"}, None),
+    "gaokao2023en": (gaokao2023en_row, {"test": "gaokao2023en/test.jsonl"}, None),
+    "olympiadbench": (olympiadbench_row, {"test": "olympiadbench/test.jsonl"}, None),
+    "aime24": (aime24_row, {"test": "aime24/test.jsonl"}, None),
+    "aime25": (aime25_row, {"test": "aime25/test.jsonl"}, None),
+    "amc23": (amc23_row, {"test": "amc23/test.jsonl"}, None),
+    "college_math": (college_math_row, {"test": "college_math/test.jsonl"}, None),
 }
 _ALIASES = {
     "gsm-hard": "gsm_hard",
@@ -134,6 +159,24 @@ _ALIASES = {
     "math-500": "math500",
     "math_500": "math500",
     "hendrycks_math": "math",
+    **{f"mawps/{s}": f"mawps_{s}" for s in MAWPS_SUBSETS},
+    **{f"mawps-{s}": f"mawps_{s}" for s in MAWPS_SUBSETS},
+    "ocw": "minerva_math",
+    "ocwcourses": "minerva_math",
+    "minerva-math": "minerva_math",
+    "gaokao2023": "gaokao2023en",
+    "gaokao-2023-me": "gaokao2023en",
+    "gaokao2023_en": "gaokao2023en",
+    "olympiad_bench": "olympiadbench",
+    "olympiad-bench": "olympiadbench",
+    "aime2024": "aime24",
+    "aime_2024": "aime24",
+    "aime2025": "aime25",
+    "aime_2025": "aime25",
+    "amc2023": "amc23",
+    "amc_2023": "amc23",
+    "college-math": "college_math",
+    "collegemath": "college_math",
 }
 
 
@@ -150,7 +193,8 @@ def sniff_converter(row: dict) -> Converter:
     if "body" in row and "question" in row:
         return asdiv_row
     if "input" in row and "target" in row:
-        return gsm_hard_row
+        # MAWPS has input/target too (README "Note for loaders"); its `type` names the subset
+        return mawps_row if row.get("type") in MAWPS_SUBSETS else gsm_hard_row
     if "problem" in row and "solution" in row:
         return math500_row if "answer" in row and "unique_id" in row else math_row
     if "question" in row and isinstance(row.get("answer"), str) and "####" in row["answer"]:
@@ -171,35 +215,71 @@ def load_problems(
     limit: int | None = None,
     *,
     fmt: str | None = None,
+    report: LoadReport | None = None,
 ) -> list[Problem]:
-    """Problems of a dataset by name (``gsm8k``, ``math``, ``math500``, ``svamp``, ``asdiv``, ``gsm_hard``),
-    a local JSON/JSONL path, or a hub dataset id (online only).
+    """Problems of a dataset by name (``gsm8k``, ``math``, ``math500``, ``svamp``, ``asdiv``, ``gsm_hard``,
+    ``mawps`` and ``mawps_<subset>``, ``minerva_math``, ``gaokao2023en``, ``olympiadbench``, ``aime24``,
+    ``aime25``, ``amc23``, ``college_math``), a local JSON/JSONL path, or a hub dataset id (online only).
 
     ``fmt`` forces the row format of a local file (a dataset name); by default it is guessed from the fields.
+    ``report``, when given, is filled with what the load kept, skipped (and why), repaired and normalized.
     """
+    report = report if report is not None else LoadReport()
+    report.split = split
     folder = _resolve_dir(data_dir)
     target = str(name_or_path)
     path = Path(target).expanduser()
     if path.suffix in (".json", ".jsonl") or path.is_file():
         converter = DATASETS[_known(fmt)][0] if fmt else None
-        return _load_file(path, split, limit, converter, dataset=canonical_name(fmt) if fmt else None)
+        report.dataset = canonical_name(fmt) if fmt else path.stem
+        return _load_file(path, split, limit, converter, canonical_name(fmt) if fmt else None, report)
 
     name = canonical_name(target)
     if name is not None:
         converter, files, hub = DATASETS[name]
+        report.dataset = name
         if split not in files:
             raise DataError(
                 f"dataset {name!r} has no split {split!r} (it has: {', '.join(files)})", field="split"
             )
         if folder is not None:
-            return _load_file(folder / files[split], split, limit, converter, dataset=name)
+            return _load_file(folder / files[split], split, limit, converter, name, report)
         if hub is None:
             raise DataError(f"no data folder for dataset {name!r}: pass --data-dir or set MATHFORGE_DATA_DIR")
-        return _load_hub(hub[0], hub[1], split, limit, converter, name)
+        return _load_hub(hub[0], hub[1], split, limit, converter, name, report)
     if "/" in target and not path.exists():
-        return _load_hub(target, None, split, limit, None, target)
+        report.dataset = target
+        return _load_hub(target, None, split, limit, None, target, report)
     known = ", ".join(DATASETS)
     raise DataError(f"unknown dataset {target!r}: not a file, not one of {known}, not a hub id (owner/name)")
+
+
+def load_dataset_report(
+    name: str | os.PathLike, split: str = "test", data_dir: str | os.PathLike | None = None
+) -> LoadReport:
+    """Load ``name`` fully and return only the :class:`LoadReport` (counts, reasons, file sha256)."""
+    report = LoadReport()
+    load_problems(name, split=split, data_dir=data_dir, report=report)
+    return report
+
+
+def dataset_file(name: str, split: str = "test", data_dir: str | os.PathLike | None = None) -> Path:
+    """The file ``load_problems(name, split, data_dir)`` reads (a local path is returned as is)."""
+    path = Path(str(name)).expanduser()
+    if path.suffix in (".json", ".jsonl") or path.is_file():
+        return path
+    canonical = canonical_name(str(name))
+    if canonical is None:
+        raise DataError(f"unknown dataset {name!r}; use one of {', '.join(DATASETS)}")
+    files = DATASETS[canonical][1]
+    if split not in files:
+        raise DataError(f"dataset {canonical!r} has no split {split!r} (it has: {', '.join(files)})")
+    folder = _resolve_dir(data_dir)
+    if folder is None:
+        raise DataError(
+            f"no data folder for dataset {canonical!r}: pass --data-dir or set MATHFORGE_DATA_DIR"
+        )
+    return folder / files[split]
 
 
 def _known(fmt: str) -> str:
@@ -216,20 +296,58 @@ def _resolve_dir(option) -> Path | None:
     return folder
 
 
-def _load_file(
-    path: Path, split: str, limit: int | None, converter: Converter | None, dataset: str | None = None
+def _load_rows(
+    rows: Iterable[tuple[int, dict]],
+    path,
+    split: str,
+    limit: int | None,
+    converter: Converter | None,
+    dataset: str | None,
+    report: LoadReport,
 ) -> list[Problem]:
     problems: list[Problem] = []
-    for line, row in read_json_or_jsonl(path):
+    seen_questions: set[str] = set()
+    notes: Counter = Counter()
+    for line, row in rows:
+        report.records += 1
         if converter is None:
             converter = sniff_converter(row)
-        problem = converter(row, path, line, split)
+        try:
+            problem = converter(row, path, line, split)
+        except SkipRecord as skip:
+            report.skip(skip.reason, f"line {line}" + (f" ({row.get('id')})" if row.get("id") else ""))
+            continue
+        if problem is None:
+            report.filtered += 1
+            continue
         if dataset is not None and converter is not generic_row:
             problem.dataset = dataset
+        report.tally(problem.meta)
+        notes["duplicate_question"] += problem.question in seen_questions
+        notes["long_gold"] += bool(problem.meta.get("long_gold"))
+        seen_questions.add(problem.question)
         problems.append(problem)
         if limit is not None and len(problems) >= limit:
             break
+    report.kept += len(problems)
+    report.note(notes)
     return problems
+
+
+def _load_file(
+    path: Path,
+    split: str,
+    limit: int | None,
+    converter: Converter | None,
+    dataset: str | None = None,
+    report: LoadReport | None = None,
+) -> list[Problem]:
+    report = report if report is not None else LoadReport()
+    report.path = str(path)
+    # a missing file is reported by read_json_or_jsonl (DataError "file not found") once iteration starts
+    report.sha256 = file_sha256(path) if Path(path).is_file() else None
+    rows = read_json_or_jsonl(path)
+    return _load_rows(rows, path, split, limit, converter, dataset, report)
 
 
 def _offline() -> bool:
@@ -240,7 +358,13 @@ def _offline() -> bool:
 
 
 def _load_hub(
-    hub_id: str, config: str | None, split: str, limit: int | None, converter: Converter | None, dataset: str
+    hub_id: str,
+    config: str | None,
+    split: str,
+    limit: int | None,
+    converter: Converter | None,
+    dataset: str,
+    report: LoadReport | None = None,
 ) -> list[Problem]:
     if _offline():
         raise DataError(
@@ -253,13 +377,7 @@ def _load_hub(
         rows: Iterable[dict] = datasets.load_dataset(hub_id, config, split=split)
     except Exception as exc:  # network, unknown id, missing split: say which and why
         raise DataError(f"could not load hub dataset {hub_id!r} split {split!r}: {exc}") from exc
-    problems = []
-    for i, row in enumerate(rows, start=1):
-        if converter is None:
-            converter = sniff_converter(row)
-        problem = converter(dict(row), f"hub:{hub_id}", i, split)
-        problem.dataset = dataset
-        problems.append(problem)
-        if limit is not None and len(problems) >= limit:
-            break
-    return problems
+    report = report if report is not None else LoadReport()
+    report.path = f"hub:{hub_id}"
+    numbered = ((i, dict(row)) for i, row in enumerate(rows, start=1))
+    return _load_rows(numbered, f"hub:{hub_id}", split, limit, converter, dataset, report)

@@ -17,6 +17,6 @@ STAGES = [
         DataStatsConfig,
         run="mathforge.data.inspect:stats",
         report="mathforge.data.inspect:print_stats",
-        help="count problems per dataset and split (by subject and level for MATH)",
+        help="count problems per dataset and split (by subject and level; kept, skipped and why, repaired)",
     ),
 ]
