@@ -7,6 +7,7 @@ already done and skips them. A torn last line (the process died mid-write) is dr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -270,3 +271,12 @@ def read_yaml(path: str | os.PathLike):
         raise DataError(f"invalid YAML: {exc.problem or exc}", path, line) from None
     except yaml.YAMLError as exc:
         raise DataError(f"invalid YAML: {exc}", path) from None
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes (read in 1 MiB chunks)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

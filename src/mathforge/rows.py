@@ -183,6 +183,9 @@ class PredictionRow(Row):
     grade_status: str = "no_answer"
     gen_seconds: float = 0.0
     exec_seconds: float = 0.0
+    # the problem's grading options (a tolerance, several answers...: mathforge.answer.GradeOptions), so a
+    # re-grade applies the same rule as the evaluation did
+    grading: dict | None = None
 
     @field_validator("level", "subject", mode="before")
     @classmethod

@@ -157,3 +157,30 @@ def test_an_interrupted_run_still_writes_partial_metrics(tmp_path, toy_problems,
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["partial"] == "KeyboardInterrupt" and metrics["samples"] == len(rows(tmp_path)) == 1
     assert "**Partial**" in (tmp_path / "report.md").read_text()
+
+
+def test_config_records_the_dataset_hash_and_versions_and_grading_options_travel(
+    tmp_path, arithmetic_backend
+):
+    """A number can be traced to its exact data file; a problem's grading options (here a tolerance) are
+    applied by evaluate and kept in the row, so a re-grade applies the same rule."""
+    import hashlib
+
+    from mathforge.cli import main
+
+    data = tmp_path / "p.jsonl"
+    rows_in = [
+        {"id": "t", "question": "What is 1 / 3?", "gold": "0.33", "meta": {"grading": {"rel_tol": 0.02}}},
+        {"id": "s", "question": "What is 1 / 3?", "gold": "0.33"},  # no tolerance: 0.333... is not 0.33
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows_in))
+    cfg = EvaluateConfig(out=str(tmp_path / "e"), dataset=str(data), sandbox_workers=1, grade_workers=1)
+    m = run(cfg, backend=arithmetic_backend)
+    config = json.loads((tmp_path / "e" / "config.json").read_text())
+    assert config["dataset_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert {"torch", "transformers", "mathforge"} <= set(config["versions"])
+    preds = {r["id"]: r for r in rows(tmp_path / "e")}
+    assert preds["t"]["correct"] and not preds["s"]["correct"] and preds["t"]["grading"] == {"rel_tol": 0.02}
+    assert m["accuracy"] == 0.5
+    assert main(["grade", str(tmp_path / "e" / "predictions.jsonl"), "--out", str(tmp_path / "g")]) == 0
+    assert json.loads((tmp_path / "g" / "metrics.json").read_text())["accuracy"] == 0.5

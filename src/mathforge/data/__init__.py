@@ -14,7 +14,8 @@ from mathforge.data.loaders import (
     load_problems,
 )
 from mathforge.data.problem import Problem
-from mathforge.data.report import LoadReport, SkipRecord, file_sha256
+from mathforge.data.report import LoadReport, SkipRecord
+from mathforge.io import file_sha256
 
 __all__ = [
     "Problem",

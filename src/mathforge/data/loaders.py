@@ -26,8 +26,8 @@ from mathforge.data.benchmarks import (
     olympiadbench_row,
 )
 from mathforge.data.problem import Problem
-from mathforge.data.report import LoadReport, SkipRecord, file_sha256
-from mathforge.io import DataError, read_json_or_jsonl, require
+from mathforge.data.report import LoadReport, SkipRecord
+from mathforge.io import DataError, file_sha256, read_json_or_jsonl, require
 from mathforge.rows import canonical_number
 from mathforge.solution.boxed import last_boxed
 

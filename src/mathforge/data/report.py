@@ -3,11 +3,8 @@ silently and every run can say exactly which bytes it evaluated on."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 
 class SkipRecord(Exception):
@@ -68,12 +65,3 @@ class LoadReport:
             "notes": dict(self.notes),
             "skipped_ids": {k: list(v) for k, v in self.skipped_ids.items()},
         }
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file's bytes (read in 1 MiB chunks)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -60,7 +60,7 @@ def grade_rows(todo: list[PredictionRow], grader, write) -> None:
         for i, r in enumerate(todo):
             if r.answer is None:
                 land(i, False, "no_answer")
-        grader.grade_many([(todo[i].answer, todo[i].gold) for i in pending],
+        grader.grade_many([(todo[i].answer, todo[i].gold, todo[i].grading) for i in pending],
                           on_result=lambda j, res: land(pending[j], bool(res.correct), res.status))  # fmt: skip
 
 
@@ -99,7 +99,7 @@ def read_predictions(path: Path, reference: dict, limit: int | None = None) -> l
         if ref is not None:
             raw.setdefault("gold", ref.gold)
             raw.setdefault("dataset", ref.dataset)
-            for key in ("subject", "level"):
+            for key in ("subject", "level", "grading"):
                 if raw.get(key) is None and ref.meta.get(key) is not None:
                     raw[key] = ref.meta[key]
         if raw.get("gold") is None:

@@ -53,7 +53,10 @@ class PredictionLog:
     def record(self, traj, problem) -> PredictionRow:
         """Grade one finished trajectory and append its row."""
         with self._lock:
-            verdict = self.grader.grade(traj.answer, problem.gold) if traj.answer is not None else None
+            options = (problem.meta or {}).get("grading")
+            verdict = (
+                self.grader.grade(traj.answer, problem.gold, options) if traj.answer is not None else None
+            )
             row = prediction_row(traj, problem, verdict)
             self.rows.append(row)
             self.new_samples += 1
@@ -121,6 +124,7 @@ def prediction_row(traj, problem, verdict) -> PredictionRow:
         grade_status=verdict.status if verdict else "no_answer",
         gen_seconds=traj.gen_seconds,
         exec_seconds=traj.exec_seconds,
+        grading=meta.get("grading"),
     )
 
 

@@ -54,12 +54,41 @@ def load_inputs(cfg: EvaluateConfig, problems: list | None) -> list:
 
 
 def run_config(cfg: EvaluateConfig, problems: list, backend) -> dict:
-    """What ``config.json`` records: every setting, with the dataset and model as they resolved."""
+    """What ``config.json`` records: every setting, with the dataset and model as they resolved, the dataset
+    file's sha256 (a number can be traced to the exact data) and the package versions."""
     config = cfg.model_dump()
     config["dataset"] = cfg.dataset or problems[0].dataset or "problems"
     if backend is not None and not cfg.model:
         config["model"] = backend.name
+    config.update(dataset_identity(cfg))
+    config["versions"] = package_versions()
     return config
+
+
+def dataset_identity(cfg) -> dict:
+    """``dataset_file`` and ``dataset_sha256`` when the problems come from a file (else nothing)."""
+    from mathforge.data import dataset_file
+    from mathforge.io import file_sha256
+
+    if not cfg.dataset:
+        return {}
+    try:
+        path = dataset_file(cfg.dataset, cfg.split, cfg.data_dir)
+    except DataError:
+        return {}  # a hub dataset: no local file to hash
+    return {"dataset_file": str(path), "dataset_sha256": file_sha256(path)} if path.is_file() else {}
+
+
+def package_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("mathforge", "torch", "transformers", "trl", "math-verify", "openai"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
 
 
 # -- 3. the loop ----------------------------------------------------------------------------------------------

@@ -15,14 +15,13 @@ is never imported, so its own runtime dependencies are not needed):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
 from pathlib import Path
 
 from mathforge.config import Config, setting
-from mathforge.io import DataError
+from mathforge.io import DataError, file_sha256
 
 #: package name -> (path of its GGUF file inside the installed distribution, the folder name we write)
 KNOWN_PACKAGES = {
@@ -71,14 +70,6 @@ def resolve_source(source: str) -> Path:
     return path
 
 
-def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def run(cfg: ModelImportConfig) -> dict:
     """Import (or reuse) the model; returns what ``import_info.json`` records, plus ``reused``."""
     gguf = resolve_source(cfg.source)
@@ -91,7 +82,11 @@ def run(cfg: ModelImportConfig) -> dict:
         if info.get("source_sha256") == sha and (out / "model.safetensors").exists():
             return {**info, "reused": True}
     info = convert(gguf, out)
-    info.update(source=str(gguf), source_package=cfg.source if cfg.source in KNOWN_PACKAGES else None, source_sha256=sha)
+    info.update(
+        source=str(gguf),
+        source_package=cfg.source if cfg.source in KNOWN_PACKAGES else None,
+        source_sha256=sha,
+    )
     info_path.write_text(json.dumps(info, indent=2) + "\n")
     return {**info, "reused": False}
 
@@ -106,9 +101,13 @@ def convert(gguf: Path, out: Path) -> dict:
     started = time.perf_counter()
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+        loaded = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+        )
     except (ValueError, KeyError, OSError, RuntimeError) as exc:  # an architecture transformers cannot read
-        raise DataError(f"transformers cannot load this GGUF file: {' '.join(str(exc).split())[:300]}", gguf) from None
+        raise DataError(
+            f"transformers cannot load this GGUF file: {' '.join(str(exc).split())[:300]}", gguf
+        ) from None
     config = loaded.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config  # what makes save_pretrained refuse: the weights are plain tensors now
