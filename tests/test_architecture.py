@@ -37,7 +37,8 @@ ALLOWED = {
     "synthesize": BASE | {"stage_output", "solution", "sandbox", "llm", "answer", "data", "infer"},
     # train checks a model by running it (the toy fixture trains until it solves its examples)
     "train": BASE | {"solution", "sandbox", "llm", "answer", "infer"},
-    "evaluate": BASE | {"solution", "sandbox", "llm", "answer", "data", "infer"},
+    # evaluate draws worked examples from a train split the way augment makes training rows
+    "evaluate": BASE | {"solution", "sandbox", "llm", "answer", "data", "infer", "augment"},
     "demo": set(ORDER[: ORDER.index("demo")]),
     "recipes": {"io", "config", "registry", "data", "cli"},
     "cli": {"io", "config", "registry"},

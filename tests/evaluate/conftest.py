@@ -27,12 +27,14 @@ class ArithmeticBackend(Backend):
 
     def __init__(self):
         self.calls = 0
+        self.last_call = None
 
     def generate(self, prompts, params, on_finish=None):
         outs = []
         for k, prompt in enumerate(prompts):
             self.calls += 1
-            expr = re.search(r"What is (.*?)\?", prompt).group(1)
+            self.last_call = (prompt, params)
+            expr = re.findall(r"What is (.*?)\?", prompt)[-1]  # the question (worked examples come first)
             done = re.findall(r"```output\n(.*?)\n```", prompt)
             samples = []
             for i in range(params.n):

@@ -59,7 +59,9 @@ def test_every_setting_is_reachable_from_the_cli(name):
 
 def test_every_setting_is_reachable_from_a_recipe(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    settings = dict(SETTINGS, model="some-org/some-model", dataset="gsm8k", data_dir=str(tmp_path))
+    (tmp_path / "shots.jsonl").write_text('{"question": "q", "solution": "s"}\n')
+    settings = dict(SETTINGS, model="some-org/some-model", dataset="gsm8k", data_dir=str(tmp_path),
+                    few_shot_file=str(tmp_path / "shots.jsonl"))  # fmt: skip
     settings.pop("base_url")  # with a server the model is a name; keep the local form checked too
     lines = "\n".join(f"      {k}: {v!r}" if isinstance(v, str) else f"      {k}: {str(v).lower() if isinstance(v, bool) else v}"
                       for k, v in settings.items())  # fmt: skip
@@ -98,5 +100,6 @@ def test_bad_values_are_refused_with_the_key():
 
 def test_resume_keys_are_declared_on_the_settings():
     assert set(EvaluateConfig.resume_keys()) == {"model", "api", "dataset", "mode", "max_rounds", "prompt_format",
-                                                 "solution_format", "temperature", "top_p", "max_tokens", "seed"}  # fmt: skip
+                                                 "solution_format", "temperature", "top_p", "max_tokens", "seed",
+                                                 "system_prompt", "few_shot", "few_shot_dataset", "few_shot_file"}  # fmt: skip
     assert typing.get_origin(EvaluateConfig.model_fields["mode"].annotation) is typing.Literal

@@ -115,6 +115,19 @@ def test_answer_stops_the_loop_even_before_a_trailing_program(scripted, problem,
     script = {"a?": ["It is \\boxed{3}. Check:\n" + CODE.format("print(3)")]}
     (t,), _ = run(scripted, problem, sandbox, driver, script)
     assert t.finish == "answer" and t.executions == [] and t.answer == "3"
+    assert t.text == "It is \\boxed{3}. Check:\n"  # what came after the answer's line is cut
+
+
+@pytest.mark.parametrize("mode", ["tir", "cot"])
+def test_the_transcript_ends_at_the_answer(scripted, problem, sandbox, driver, mode):
+    """An instruct model often goes on after its answer (another program, a second guess): cut there."""
+    script = {
+        "e?": [CODE.format("print(7)"), "So the answer is \\boxed{7}.\nWait, let me also try\n\\boxed{8}"]
+    }
+    if mode == "cot":
+        script = {"e?": ["7 it is: \\boxed{7}.\n```python\nprint(8)\n```\nor \\boxed{8}"]}
+    (t,), _ = run(scripted, problem, sandbox, driver, script, mode=mode)
+    assert t.answer == "7" and t.finish == "answer" and t.text.endswith("\\boxed{7}.\n")
 
 
 def test_length_and_stray_output_fence(scripted, problem, sandbox, driver):

@@ -48,6 +48,14 @@ class AugmentPerturbConfig(GSM8KSource, OutputConfig):
     workers: int = setting(1, "processes", ge=1)
 
 
+class AugmentRationaleConfig(ProblemsConfig, OutputConfig):
+    """Stage-1 CoT rows from a dataset's own worked solutions (GSM8K rationales, MATH solutions)."""
+
+    dataset: str = redefault(ProblemsConfig, "dataset", "gsm8k")
+    split: str = redefault(ProblemsConfig, "split", "train")
+    out: str = redefault(OutputConfig, "out", "out/augment/gsm8k_cot.jsonl")
+
+
 class AugmentTeacherConfig(ProblemsConfig, BackendConfig, SamplingConfig, OutputConfig):
     """New questions from a teacher LLM behind an OpenAI-compatible server."""
 

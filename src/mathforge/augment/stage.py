@@ -1,9 +1,10 @@
-"""The stages of this package in the registry: ``augment code|audit|perturb|teacher``."""
+"""The stages of this package in the registry: ``augment code|audit|perturb|rationale|teacher``."""
 
 from mathforge.augment.config import (
     AugmentAuditConfig,
     AugmentCodeConfig,
     AugmentPerturbConfig,
+    AugmentRationaleConfig,
     AugmentTeacherConfig,
 )
 from mathforge.registry import Stage
@@ -32,6 +33,15 @@ STAGES = [
         description="Draw new numbers for each GSM8K problem (same shape), re-execute its chain, and keep a "
         "variant only if it stays valid; each variant has the new question, a GSM8K-style rationale and a "
         "code-nested solution. Re-running resumes.",
+    ),
+    Stage(
+        "augment rationale",
+        AugmentRationaleConfig,
+        run="mathforge.augment.stages:run_rationale",
+        help="stage-1 CoT rows from gold rationales (GSM8K: annotations stripped, #### answer boxed; MATH)",
+        description="Turn a dataset's own worked solutions into CoT training rows: GSM8K rationales lose their "
+        "<<a*b=c>> calculator annotations and end with 'The answer is \\boxed{X}.'; MATH solutions are kept "
+        "as written. Works on any GSM8K-format file too (e.g. augment perturb's variants).",
     ),
     Stage(
         "augment teacher",

@@ -1,4 +1,4 @@
-"""``run(cfg)`` of each augment stage: code, audit, perturb, teacher. Each returns its stats."""
+"""``run(cfg)`` of each augment stage: code, audit, perturb, rationale, teacher. Each returns its stats."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from mathforge.augment.config import (
     AugmentAuditConfig,
     AugmentCodeConfig,
     AugmentPerturbConfig,
+    AugmentRationaleConfig,
     AugmentTeacherConfig,
 )
 from mathforge.io import JsonlAppender, progress, write_jsonl
@@ -87,6 +88,24 @@ def run_perturb(cfg: AugmentPerturbConfig) -> dict:
             "yield_histogram": {str(k): per_source.count(k) for k in range(cfg.n + 1)},
             "skipped_or_rejected": dict(reasons.most_common()),
         })  # fmt: skip
+
+
+def run_rationale(cfg: AugmentRationaleConfig) -> dict:
+    """CoT rows from the gold rationales; a solution that has no final answer is rejected with a reason."""
+    from mathforge.augment.rationale import RationaleError, cot_row
+
+    problems = cfg.load_problems()
+    with cfg.output(key=lambda r: r["source_id"], title="gold rationales -> CoT rows") as output:
+        for p in problems:
+            if output.done(p.id):
+                continue
+            try:
+                output.keep(cot_row(p))
+            except RationaleError as exc:
+                output.reject({"source_id": p.id}, str(exc))
+        kept, rejected = len(output.kept.rows), output.rejected.rows
+        return output.finish({"problems": len(problems), "kept": kept,
+                              "rejected": dict(Counter(r["reason"] for r in rejected).most_common())})  # fmt: skip
 
 
 def run_teacher(cfg: AugmentTeacherConfig) -> dict:

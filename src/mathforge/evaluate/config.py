@@ -34,6 +34,21 @@ class EvaluateConfig(ProblemsConfig, BackendConfig, SamplingConfig, SandboxConfi
     solution_format: Literal["tora", "mario"] = setting(
         "tora", "how code and its output are written: ToRA fences or MARIO tags", resume=True
     )
+    system_prompt: str = setting(
+        "auto",
+        "chat prompts: auto (the mode's own: how to use the interpreter for tir, how to answer for cot/pot), "
+        "none, or the text itself",
+        resume=True,
+    )
+    few_shot: int = setting(0, "worked examples before each question (drawn from a train split, never the test)",
+                            ge=0, resume=True)  # fmt: skip
+    few_shot_dataset: str = setting("gsm8k", "the dataset whose train split gives the examples", resume=True)
+    few_shot_file: str | None = setting(
+        None,
+        "solution rows to draw the examples from instead (cot rows for cot, code rows for tir/pot)",
+        io="in",
+        resume=True,
+    )
     out: str = setting("runs/eval", "output folder", io="out", kind="dir")
     grade_timeout: float = redefault(GraderConfig, "grade_timeout", 10.0)
 

@@ -109,7 +109,7 @@ def prediction_row(traj, problem, verdict) -> PredictionRow:
         dataset=problem.dataset or "",
         subject=meta.get("subject"),
         level=meta.get("level"),
-        prompt=traj.prompt,
+        prompt=traj.prompt if isinstance(traj.prompt, str) else json.dumps(traj.prompt, ensure_ascii=False),
         mode=traj.mode,
         text=traj.text,
         executions=[

@@ -15,6 +15,7 @@ from pathlib import Path
 from mathforge.evaluate.config import EvaluateConfig
 from mathforge.evaluate.metrics import summarize
 from mathforge.evaluate.predictions import PredictionLog
+from mathforge.evaluate.prompting import extra_stops, prompts_for
 from mathforge.evaluate.report import pick_example, render_report
 from mathforge.io import DataError, progress, write_json, write_jsonl
 
@@ -103,8 +104,9 @@ def generate(cfg: EvaluateConfig, problems: list, log: PredictionLog, backend=No
     by_id = {str(p.id): p for p in problems}
     own_backend = backend is None
     backend = load_backend(cfg) if own_backend else backend
-    sandbox = cfg.make_sandbox() if cfg.mode != "cot" else nullcontext()
     try:
+        prompts = prompts_for(cfg, problems, backend, tokenizer_for(cfg, backend))
+        sandbox = cfg.make_sandbox() if cfg.mode != "cot" else nullcontext()
         with sandbox as sb, progress(f"evaluate {cfg.mode}", todo, unit="samples") as advance:
             log.on_record(lambda lg: advance(1, extra=f"{lg.new_problems / lg.elapsed:.2f} problems/s "
                                                       f"{lg.new_tokens / lg.elapsed:.0f} tok/s"))  # fmt: skip
@@ -113,12 +115,11 @@ def generate(cfg: EvaluateConfig, problems: list, log: PredictionLog, backend=No
                 problems,
                 mode=cfg.mode,
                 n=cfg.n,
-                params=cfg.gen_params(),
+                params=cfg.gen_params(stop=extra_stops(cfg)),
                 max_rounds=cfg.max_rounds,
                 sandbox=sb,
                 fmt=cfg.solution_format,
-                prompt_format=cfg.prompt_format,
-                tokenizer=tokenizer_for(cfg, backend),
+                prompts=prompts,
                 skip=log.rows.done,
                 on_done=lambda traj: log.record(traj, by_id[traj.problem_id]),
                 batch_size=cfg.batch_size,

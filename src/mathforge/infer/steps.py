@@ -7,9 +7,11 @@ when the sample is finished), ``add_execution`` appends the interpreter's reply.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mathforge.infer.trajectory import MAX_CALLS_NOTE, Trajectory
 from mathforge.llm import Completion, GenParams
-from mathforge.solution import Text, get_format, last_code, parse
+from mathforge.solution import Text, answer_end, get_format, last_code, parse
 
 MODES = ("tir", "cot", "pot")
 
@@ -50,15 +52,26 @@ class Steps:
         params = self.params
         if sample_seed and params.seed is not None:
             params = params.with_(seed=params.seed + 1_000_003 * traj.sample + 7_919 * traj.rounds)
-        if chat:
-            msgs = [{"role": "user", "content": traj.prompt}]
+        if chat:  # a ready message list (system, worked examples, the question), or the question alone
+            msgs = (
+                list(traj.prompt)
+                if isinstance(traj.prompt, list)
+                else [{"role": "user", "content": traj.prompt}]
+            )
             if traj.text:
                 msgs.append({"role": "assistant", "content": traj.text})
             return msgs, params
         return traj.prompt + traj.text, params
 
     def absorb(self, traj: Trajectory, c: Completion) -> str | None:
-        """Append a completion; return the code to execute next, or None (then ``traj.done`` is set)."""
+        """Append a completion; return the code to execute next, or None (then ``traj.done`` is set).
+
+        A completion that goes on after a complete ``\\boxed{}`` answer in its prose (another code block, a
+        second guess) is cut after the answer's line: the answer ends the sample."""
+        if self.mode != "pot":
+            end = answer_end(c.text, self.fmt)
+            if end is not None and end < len(c.text):
+                c = replace(c, text=c.text[:end], stop=None, finish_reason="stop")
         traj.text += c.text
         traj.tokens += c.tokens
         traj.rounds += 1

@@ -30,7 +30,7 @@ class Execution:
 class Trajectory:
     problem_id: str
     sample: int
-    prompt: str
+    prompt: str | list  # the text continued, or (for a chat API) the message list
     mode: str = "tir"
     text: str = ""  # everything after the prompt: the model's text and the interpreter's output blocks
     executions: list[Execution] = field(default_factory=list)

@@ -36,16 +36,28 @@ from mathforge.solution.format import (
     Segment,
     SolutionFormat,
     Text,
+    answer_end,
     get_format,
     last_code,
     output_spans,
     parse,
     render,
 )
-from mathforge.solution.prompts import PROMPT_FORMATS, PromptFormat, build_prompt, get_prompt_format
+from mathforge.solution.prompts import (
+    PROMPT_FORMATS,
+    SHOT_SEPARATOR,
+    SYSTEM_PROMPTS,
+    PromptFormat,
+    build_prompt,
+    get_prompt_format,
+    messages,
+    system_for,
+)
 
 __all__ = [
     "FORMATS",
+    "SHOT_SEPARATOR",
+    "SYSTEM_PROMPTS",
     "PROMPT_FORMATS",
     "Code",
     "Output",
@@ -57,8 +69,11 @@ __all__ = [
     "get_format",
     "get_prompt_format",
     "last_boxed",
+    "answer_end",
     "last_code",
+    "messages",
     "output_spans",
     "parse",
     "render",
+    "system_for",
 ]

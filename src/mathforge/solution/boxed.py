@@ -23,6 +23,31 @@ def last_boxed(text: str | None) -> str | None:
     return None
 
 
+def box_end(text: str, pos: int) -> int | None:
+    """Index just past the box that starts at ``pos`` (right after ``\\boxed``); None if it is incomplete."""
+    while pos < len(text) and text[pos] == " ":
+        pos += 1
+    if pos >= len(text):
+        return None
+    if text[pos] != "{":
+        m = re.match(r"[^\s$]+", text[pos:])
+        return pos + m.end() if m else None
+    depth, i = 0, pos
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
+
+
 def _box_content(text: str, pos: int) -> str | None:
     # skip spaces between the command and its argument
     while pos < len(text) and text[pos] == " ":

@@ -157,3 +157,28 @@ def last_code(text: str, fmt: str | SolutionFormat = "tora") -> str | None:
     if segs and isinstance(segs[-1], Code):
         return segs[-1].code
     return None
+
+
+def answer_end(text: str, fmt: str | SolutionFormat = "tora") -> int | None:
+    """Where a transcript should end: just after the line that holds the first complete ``\\boxed{}`` in
+    the prose (not in code or its output); None when there is no such answer.
+
+    An instruct model often goes on after its answer (another code block, a second guess); the
+    tool-integrated loop cuts the completion here so the transcript, and what is graded, ends at the answer.
+    """
+    from mathforge.solution.boxed import box_end
+
+    f = get_format(fmt)
+    blocks = (
+        _TORA_BLOCK if f.name == "tora" else re.compile(r"<code>.*?</code>|Output: .*?(?:\n|$)", re.DOTALL)
+    )
+    fenced = [(m.start(), m.end()) for m in blocks.finditer(text)]
+    for m in re.finditer(r"\\(?:boxed|fbox)(?![a-zA-Z])", text):
+        if any(a <= m.start() < b for a, b in fenced):
+            continue
+        close = box_end(text, m.end())
+        if close is None:
+            continue
+        nl = text.find("\n", close)
+        return len(text) if nl == -1 else nl + 1
+    return None

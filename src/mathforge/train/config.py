@@ -46,6 +46,9 @@ class StageConfig(BaseModel):
     name: str = "sft"
     data: list[str] = Field(default_factory=list)
     prompt_format: str = "plain"  # how question rows become prompts (mathforge.solution.build_prompt)
+    # chat prompts: "auto" = the mode's system prompt (a code row gets the tir one, a CoT row the cot one), as
+    # evaluate asks by default; "none"; or the text itself (mathforge.solution.system_for)
+    system_prompt: str = "auto"
     # auto: each row is masked by its own `format` (tora fences or mario tags); tora/mario: every code-nested
     # row must be written in that format (a mismatch is an error naming the file, line and field)
     solution_format: Literal["auto", "tora", "mario"] = "auto"

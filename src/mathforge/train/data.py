@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mathforge.io import DataError
 from mathforge.rows import SolutionRow, read_rows
-from mathforge.solution import build_prompt
+from mathforge.solution import build_prompt, system_for
 
 
 @dataclass(frozen=True)
@@ -41,17 +41,22 @@ def load_rows(paths: list[str | Path], limit: int | None = None, stage_format: s
     return rows
 
 
-def to_examples(rows: list[SolutionRow], prompt_format: str = "plain", tokenizer=None) -> list[Example]:
-    """Prompt (the row's own, or its question through ``build_prompt``) and completion for each row."""
+def to_examples(
+    rows: list[SolutionRow], prompt_format: str = "plain", tokenizer=None, system_prompt: str = "auto"
+) -> list[Example]:
+    """Prompt (the row's own, or its question through ``build_prompt`` with the system prompt its mode gets,
+    as evaluation asks it) and completion for each row."""
     return [
-        Example(
-            row.prompt if row.prompt is not None else build_prompt(row.question, prompt_format, tokenizer),
-            row.solution,
-            row.format,
-            row.mode,
-        )  # fmt: skip
-        for row in rows
+        Example(_prompt(r, prompt_format, tokenizer, system_prompt), r.solution, r.format, r.mode)
+        for r in rows
     ]
+
+
+def _prompt(row: SolutionRow, prompt_format: str, tokenizer, system_prompt: str) -> str:
+    if row.prompt is not None:
+        return row.prompt
+    system = system_for(system_prompt, "tir" if row.mode == "code" else "cot", prompt_format)
+    return build_prompt(row.question, prompt_format, tokenizer, system=system)
 
 
 def load_pairs(

@@ -96,7 +96,7 @@ def check_inputs(recipe: TrainConfig) -> None:
 def encode_dataset(tokenizer, stage: StageConfig) -> tuple[list[dict], dict]:
     """Tokenized, masked rows for a stage plus counts (rows, truncated, dropped, trained tokens)."""
     source = load_rows(stage.data, stage.limit, stage.solution_format, stage.name)
-    examples = to_examples(source, stage.prompt_format, tokenizer)
+    examples = to_examples(source, stage.prompt_format, tokenizer, stage.system_prompt)
     rows, truncated, dropped, trained = [], 0, 0, 0
     for ex in examples:
         enc = encode_example(
