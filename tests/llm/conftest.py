@@ -49,3 +49,11 @@ def random_llama(tmp_path_factory):
     model.save_pretrained(path)
     tok.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    from mathforge.sandbox import Sandbox
+
+    with Sandbox(workers=1) as sb:
+        yield sb

@@ -37,6 +37,11 @@ class BackendConfig(Config):
         600.0, "HTTP: seconds one request may take in all (a deadline, not a per-read timeout)"
     )
     device: str | None = setting(None, "in-process: torch device (default: cuda if available, else cpu)")
+    continuous_batching: bool | None = setting(
+        None,
+        "in-process: continuous batching (a finished row's slot is refilled at once; sampled decoding is then "
+        "not repeatable bit for bit); default: on for models of 50M+ parameters, off for smaller ones",
+    )
     cache: str | None = setting(
         None, "SQLite request cache: replies are stored as they arrive and a re-run answers from it"
     )

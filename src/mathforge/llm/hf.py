@@ -153,9 +153,7 @@ class HFBackend(Backend):
         if params.stop:
             # checks only the newly decoded tail of each row: transformers' own stop_strings criterion costs
             # ~20 ms to set up per call and ~1 ms a step, which a tiny model's multi-round loop pays in full
-            ending = self._ending_masks.get(params.stop)
-            if ending is None:
-                ending = self._ending_masks[params.stop] = ending_mask(tok, params.stop)
+            ending = self._stop_mask(params.stop)
             emit = None
             if report is not None:
 
@@ -191,6 +189,13 @@ class HFBackend(Backend):
                     )
                 )
         return completions
+
+    def _stop_mask(self, stops: tuple[str, ...]):
+        """The vocabulary mask of tokens that may complete one of ``stops`` (built once per stop set)."""
+        mask = self._ending_masks.get(stops)
+        if mask is None:
+            mask = self._ending_masks[stops] = ending_mask(self.tokenizer, stops)
+        return mask
 
     def _own_length(self, ids: list[int]) -> int:
         """How many generated ids belong to the row (the rest is padding after it stopped)."""
