@@ -290,6 +290,7 @@ class Sandbox:
         max_sessions: int = 256,
         tmpfs: bool = True,
         freeze_sessions: bool = True,
+        mount_namespace: bool = True,
     ):
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.timeout = float(timeout)
@@ -303,6 +304,7 @@ class Sandbox:
             "pid_namespace": pid_namespace, "landlock": landlock, "seccomp": seccomp, "drop_uid": drop_uid,
             "temp_root": temp_root or tempfile.gettempdir(), "read_paths": [str(p) for p in read_paths], "huge_pages": huge_pages,
             "disk": int(disk), "files": int(files), "tmpfs": tmpfs, "freeze_sessions": freeze_sessions,
+            "mount_namespace": mount_namespace,
         }  # fmt: skip
         self.max_sessions = int(max_sessions)
         self._live_sessions = 0
@@ -563,6 +565,7 @@ class Session:
         self._closed = False
         self._opened_once = False
         self._moving = False  # the next open moves the session to the full tier (not a restart)
+        self._last_kept = False  # the last cell run went into the history
 
     def _steps(
         self, code: str, timeout: float | None, repl: bool | None
@@ -582,6 +585,11 @@ class Session:
                 if self._zygote is None:
                     return _dead_result("Killed: could not start a session child")
             msg = yield _request(self._zygote, {"op": "cell", "sid": self._sid, "code": code, "opts": opts})
+            if msg.get("forged"):  # the previous cell lied about finishing; this one did not get to run
+                self._drop_forger()
+                if not msg.get("alive", False):
+                    self._forget()
+                    continue
             if msg.get("oversized"):
                 return _to_result(msg)  # never sent: the session is as it was
             if msg.get("gone") or msg.get("unsent"):
@@ -593,10 +601,17 @@ class Session:
             result = _to_result(msg)
             if not msg.get("alive", False):
                 self._forget()
+            self._last_kept = result.ok
             if result.ok:
                 self.history.append(code)
             return result
         return _dead_result("Killed: session child keeps dying")
+
+    def _drop_forger(self) -> None:
+        """The previous cell forged its reply (its real one came later): do not replay it."""
+        if self._last_kept and self.history:
+            self.history.pop()
+        self._last_kept = False
 
     def _reopen(self) -> Generator[Future, dict, None]:
         """Open a new child and replay the successful history into it (quietly)."""
@@ -614,15 +629,20 @@ class Session:
             for i, cell in enumerate(self.history):
                 opts = self.sandbox._opts(self.timeout, False, quiet=True)
                 msg = yield _request(z, {"op": "cell", "sid": sid, "code": cell, "opts": opts})
+                # the cell before forged its reply (this death is its real one arriving): drop that one
+                forged = bool(msg.get("forged")) and i > 0 and bool(kept) and kept[-1] == self.history[i - 1]
+                if forged:
+                    kept.pop()
                 dead = msg.get("gone") or msg.get("dead") or not msg.get("alive", False)
                 if not dead and _to_result(msg).ok:
                     kept.append(cell)
-                if dead:  # this cell now kills the child: drop it, rebuild from the others
-                    self.history = kept + self.history[i + 1 :]
+                if dead:  # this cell now kills the child: drop it (or the forger), rebuild from the others
+                    self.history = kept + self.history[i + (0 if forged else 1) :]
                     self._forget()
                     break
             else:
                 self.history = kept
+                self._last_kept = bool(kept)
                 return
 
     def _forget(self) -> None:

@@ -55,14 +55,23 @@ def stale_dirs(root: str) -> list[str]:
         match = _OWNED.match(name)
         if match is None or int(match.group(1)) != ns or ns == 0:
             continue
-        try:
-            os.kill(int(match.group(2)), 0)
-            continue  # alive (or a reused pid: leave it; the next sweep may get it)
-        except ProcessLookupError:
+        if not _alive(int(match.group(2))):  # a reused pid looks alive: the dir waits for a later sweep
             out.append(os.path.join(root, name))
-        except PermissionError:
-            continue
     return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead: an init that does not reap orphans at once keeps them for a while
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def sweep_stale(root: str) -> int:

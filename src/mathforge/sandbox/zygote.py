@@ -25,14 +25,17 @@ an extra message, which kills the child.
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import os
 import resource
 import selectors
 import signal
 import socket
+import struct
 import sys
 import tempfile
+import termios
 import time
 from collections import deque
 
@@ -102,6 +105,7 @@ class _Child:
         "seq",
         "stopped",
         "report",
+        "forged",
     )
 
     def __init__(self, pid: int, conn: BufferedConn, kind: str, tmp: str, cpu_soft: int):
@@ -116,6 +120,7 @@ class _Child:
         self.seq = 0  # number of the last cell sent to a session child
         self.stopped = False  # SIGSTOPped between cells
         self.report = False  # the current request asked for the isolation report
+        self.forged = False  # the previous cell's reply was forged (its real one came after it)
 
 
 class Zygote:
@@ -168,6 +173,7 @@ class Zygote:
                 "loaded": self.loaded,
                 "modules": modules,
                 "namespaces": ns_report,
+                "temp_dir": self.base,
                 "huge_pages": self.huge.detail if self.huge else "disabled by configuration",
             }
         )
@@ -253,7 +259,7 @@ class Zygote:
         elif op == "cell":
             rec = self.sessions.get(str(msg.get("sid")))
             if rec is None or rec.eof or rec.killed_for:
-                self.parent.send({"id": rid, "gone": True})
+                self.parent.send({"id": rid, "gone": True, "forged": bool(rec and rec.forged)})
             elif rec.req is not None:
                 self._reply(
                     rid, {"status": "error", "error": "RuntimeError: session is busy"}, 0.0, alive=True
@@ -289,9 +295,12 @@ class Zygote:
             ]  # fmt: skip
             self.parent.send({"id": rid, "pong": True, **stats})
 
-    def _reply(self, rid, result: dict, duration: float, alive: bool) -> None:
+    def _reply(self, rid, result: dict, duration: float, alive: bool, forged: bool = False) -> None:
         result = dict(result, duration=round(duration, 6))
-        self.parent.send({"id": rid, "result": result, "alive": alive})
+        msg = {"id": rid, "result": result, "alive": alive}
+        if forged:
+            msg["forged"] = True  # the session should forget its previous cell: it lied about finishing
+        self.parent.send(msg)
 
     # ---------------------------------------------------------------------------------- children
     def _fork(self, kind: str, request: dict, cpu_seconds: float) -> _Child:
@@ -363,6 +372,9 @@ class Zygote:
             for msg in rec.conn.messages():
                 if rec.killed_for is not None:
                     break  # being killed (e.g. a stateless child that answered): the rest is noise
+                # a message between cells, or one answering the cell before: that cell's early reply
+                # was forged by its own code, and this is the real one arriving late
+                rec.forged = rec.req is None or (rec.kind == "session" and msg.get("seq") == rec.seq - 1)
                 if rec.req is None:
                     raise ProtocolError("a message while no cell runs")
                 seq = rec.seq if rec.kind == "session" else None
@@ -403,7 +415,7 @@ class Zygote:
         if rec.req is None:
             return
         self._reply(rec.req, {"stdout": "", "stderr": "", "error": error, "status": status},
-                    time.monotonic() - rec.started, alive=False)  # fmt: skip
+                    time.monotonic() - rec.started, alive=False, forged=rec.forged)  # fmt: skip
         rec.req, rec.deadline = None, None
         if rec.kind == "run":
             self.running -= 1
@@ -435,10 +447,15 @@ class Zygote:
         now = time.monotonic()
         for rec in list(self.children.values()):
             if rec.deadline is not None and now >= rec.deadline and rec.req is not None:
+                error = "TimeoutError: execution exceeded the time limit"
+                if rec.kind == "session" and _unread(rec.conn):
+                    # it never even read this cell: the cell before is still running, so its reply was forged
+                    rec.forged = True
+                    error += " (the previous cell was still running: its reply had been forged)"
                 self._kill(rec, "timeout")
                 if rec.sid is not None and self.sessions.get(rec.sid) is rec:
                     del self.sessions[rec.sid]
-                self._answer_death(rec, "timeout", "TimeoutError: execution exceeded the time limit")
+                self._answer_death(rec, "timeout", error)
             if rec.grace is not None and now >= rec.grace:
                 rec.grace = None
                 self._kill(rec, "grace")
@@ -527,6 +544,16 @@ class Zygote:
         os._exit(0)
 
 
+def _unread(conn: BufferedConn) -> bool:
+    """Has the peer left some of what we sent unread? (SIOCOUTQ: bytes it has not consumed yet.)"""
+    if conn.wbuf:
+        return True
+    try:
+        return struct.unpack("i", fcntl.ioctl(conn.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0] > 0
+    except OSError:
+        return False
+
+
 def _wait_for_zygote(sock: socket.socket, pid: int) -> None:
     """The launcher outside the PID namespace: pass a stop signal on (the zygote cleans up), then exit
     with the zygote. SIGKILLing it would leave its temp dir behind (a ``timeout`` or Ctrl-C signals the
@@ -567,7 +594,10 @@ def main(argv: list[str]) -> None:
         if pid > 0:
             _wait_for_zygote(sock, pid)
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    ns_report.update(private_mounts(fresh_proc=pid_ns))
+    if cfg.get("mount_namespace", True):
+        ns_report.update(private_mounts(fresh_proc=pid_ns))
+    else:
+        ns_report["mount_namespace"] = (False, "disabled by configuration")
     try:
         Zygote(sock, cfg, ns_report).serve()
     except Exception as exc:
