@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -23,29 +24,8 @@ from mathforge.sandbox.tempdirs import stale_dirs
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src")
 LIGHT = ("math",)
 
-# cell code that finds the child's own result channel (a socket fd) and writes to it
-CHANNEL = """
-import json, os, socket, stat, struct, sys
-def _channel():
-    for fd in range(3, 64):
-        try:
-            if stat.S_ISSOCK(os.fstat(fd).st_mode):
-                return socket.socket(fileno=os.dup(fd))
-        except OSError:
-            pass
-def forge(body):
-    _channel().sendall(struct.pack('>I', len(body)) + body)
-def current_seq():
-    f = sys._getframe()
-    while f is not None:
-        m = f.f_locals.get('msg')
-        if isinstance(m, dict) and 'seq' in m:
-            return m['seq']
-        f = f.f_back
-def forge_reply(stdout):
-    forge(json.dumps({"stdout": stdout, "stderr": "", "error": "", "status": "ok", "replaced": 0,
-                      "seq": current_seq()}).encode())
-"""
+# prepended to hostile cells: find the child's own result channel and write to it (see the file)
+CHANNEL = (Path(__file__).parent / "channel_snippet.py").read_text() + "\n"
 
 
 def zygote_pids(sb: Sandbox) -> list[int]:
