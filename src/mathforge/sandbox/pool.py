@@ -540,7 +540,10 @@ class Session:
     replaying, silently and in order, every earlier cell whose status was ``ok``/``truncated``
     (each with the normal time limit; a replayed cell that now fails is dropped from the history).
     Side effects of replayed cells (files in the temp dir, random state) are therefore re-done, and
-    state created by failed cells is lost. ``restarts`` counts rebuilds.
+    state created by failed cells is lost. ``restarts`` counts rebuilds. A cell found to have forged
+    its reply (its real reply came late, or it still ran when the next cell's deadline passed) is
+    dropped from the history, and the next cell, which never got to run, is run again in the rebuilt
+    child. Between cells the child is stopped: threads a cell left running advance only during cells.
 
     Tiers: an ``auto`` session lives on a lean zygote (a cheaper fork) until a cell imports a module the
     lean tier has not loaded (or imports dynamically); that cell first moves the session to a full
