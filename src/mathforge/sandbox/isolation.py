@@ -179,6 +179,12 @@ def landlock_abi() -> int:
     return max(int(version), 0)
 
 
+# What a child may read of its own /proc/self (opened in the child: in the zygote the link would name
+# the zygote). Not mountinfo/mounts (the host's mount table), environ, or task/ (which repeats them).
+_PROC_SELF = (("status", _FS_READ_FILE), ("stat", _FS_READ_FILE), ("statm", _FS_READ_FILE),
+              ("limits", _FS_READ_FILE), ("maps", _FS_READ_FILE), ("fd", _FS_READ_FILE | _FS_READ_DIR))  # fmt: skip
+
+
 class LandlockPlan:
     """A Landlock policy prepared in the zygote: the ABI probe, the ruleset attribute and O_PATH fds of
     the readable paths are made once, so a child only issues the create/add/restrict syscalls.
@@ -207,6 +213,7 @@ class LandlockPlan:
         self.write_access = fs & ~_FS_EXECUTE
         self.detail = f"ABI {self.abi}: reads only Python/system paths, writes only its temp dir, no exec"
         self.detail += "".join(f", {e}" for e in extras)
+        self.own_rules = [_PathBeneath(self.write_access, -1)] + [_PathBeneath(a, -1) for _, a in _PROC_SELF]
         file_rw = _FS_READ_FILE | _FS_WRITE_FILE | (_FS_TRUNCATE if self.abi >= 3 else 0)
         self.rules: list[_PathBeneath] = []
         for path, access in [("/dev/null", file_rw)] + [(p, None) for p in read_paths]:
@@ -228,13 +235,19 @@ class LandlockPlan:
         if ruleset < 0:
             raise OSError(ctypes.get_errno(), f"landlock_create_ruleset: {_err()}")
         try:
-            own = [(os.open(write_dir, os.O_PATH | os.O_CLOEXEC), self.write_access), *_proc_self_paths()]
+            own = (
+                self.own_rules
+            )  # made in the zygote: a child only fills in the descriptors (fewer CoW faults)
+            own[0].parent_fd = os.open(write_dir, os.O_PATH | os.O_CLOEXEC)
+            _open_proc_self(own[1:])
             try:
-                for fd, access in own:
-                    self._add(ruleset, _PathBeneath(access, fd))
+                for rule in own:
+                    if rule.parent_fd >= 0:
+                        self._add(ruleset, rule)
             finally:
-                for fd, _ in own:
-                    os.close(fd)
+                for rule in own:
+                    if rule.parent_fd >= 0:
+                        os.close(rule.parent_fd)
             for rule in self.rules:
                 self._add(ruleset, rule)
             prctl(PR_SET_NO_NEW_PRIVS, 1)
@@ -253,27 +266,22 @@ class LandlockPlan:
             raise OSError(ctypes.get_errno(), f"landlock_add_rule: {_err()}")
 
 
-# What a child may read of its own /proc/self (opened in the child: in the zygote the link would name
-# the zygote). Not mountinfo/mounts (the host's mount table), environ, or task/ (which repeats them).
-_PROC_SELF = (("status", _FS_READ_FILE), ("stat", _FS_READ_FILE), ("statm", _FS_READ_FILE),
-              ("limits", _FS_READ_FILE), ("maps", _FS_READ_FILE), ("fd", _FS_READ_FILE | _FS_READ_DIR))  # fmt: skip
-
-
-def _proc_self_paths() -> list[tuple[int, int]]:
+def _open_proc_self(rules: list) -> None:
+    """Point ``rules`` (one per ``_PROC_SELF`` entry) at the calling child's own entries (-1: absent)."""
+    for rule in rules:
+        rule.parent_fd = -1
     try:
         here = os.open("/proc/self", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
-        return []
-    out = []
+        return
     try:
-        for name, access in _PROC_SELF:
+        for rule, (name, _) in zip(rules, _PROC_SELF, strict=True):
             try:
-                out.append((os.open(name, os.O_PATH | os.O_CLOEXEC, dir_fd=here), access))
+                rule.parent_fd = os.open(name, os.O_PATH | os.O_CLOEXEC, dir_fd=here)
             except OSError:
                 continue
     finally:
         os.close(here)
-    return out
 
 
 def default_read_paths() -> list[str]:

@@ -56,14 +56,23 @@ def _zygote_env() -> dict[str, str]:
     }
 
 
+# CPython 3.11 keeps ast.parse's recursion bookkeeping per interpreter, not per thread: two threads
+# parsing at once (two sessions' cells) can fail with "SystemError: AST constructor recursion depth
+# mismatch" (seen in tests/sandbox under load). Parsing a cell takes microseconds: serialize it.
+_PARSE_LOCK = threading.Lock()
+
+
 def imported_modules(code: str) -> set[str] | None:
     """Top-level modules a cell imports statically; None if it may import dynamically (or is huge)."""
     if len(code) > 20_000:
         return None
     try:
-        tree = ast.parse(code)
+        with _PARSE_LOCK:
+            tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()  # it fails the same way wherever it runs
+    except SystemError:  # see _PARSE_LOCK; whatever the cause, the full tier can run anything
+        return None
     roots: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
