@@ -56,9 +56,9 @@ def _zygote_env() -> dict[str, str]:
     }
 
 
-# CPython 3.11 keeps ast.parse's recursion bookkeeping per interpreter, not per thread: two threads
-# parsing at once (two sessions' cells) can fail with "SystemError: AST constructor recursion depth
-# mismatch" (seen in tests/sandbox under load). Parsing a cell takes microseconds: serialize it.
+# In CPython 3.11 the AST constructor's recursion bookkeeping is shared by threads (CPython gh-106905):
+# two threads parsing at once (two sessions' cells) can fail with "SystemError: AST constructor
+# recursion depth mismatch", as seen in tests/sandbox under load. A parse takes microseconds: serialize.
 _PARSE_LOCK = threading.Lock()
 
 
