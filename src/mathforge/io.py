@@ -62,36 +62,6 @@ class OutputLockedError(DataError):
         super().__init__(f"{who} is writing this file; wait for it to finish or write elsewhere", path)
 
 
-def replace_invalid_text(text: str) -> tuple[str, int]:
-    """``text`` with every lone surrogate replaced by U+FFFD, and how many were replaced."""
-    if text.isascii():
-        return text, 0
-    try:
-        text.encode("utf-8")
-        return text, 0
-    except UnicodeEncodeError:
-        return _SURROGATE.subn("\ufffd", text)
-
-
-def _decode_line(raw: bytes, path: Path, lineno: int) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"invalid UTF-8 (byte {exc.start + 1} of the line)", path, lineno) from None
-
-
-def _parse_line(text: str, path: Path, lineno: int) -> dict:
-    try:
-        row = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"invalid JSON ({exc.msg} at column {exc.colno})", path, lineno) from None
-    except (ValueError, RecursionError) as exc:  # e.g. an integer of 10,000 digits, 100,000 nested lists
-        raise DataError(f"invalid JSON ({type(exc).__name__}: {str(exc)[:100]})", path, lineno) from None
-    if not isinstance(row, dict):
-        raise DataError(f"expected a JSON object, got {type(row).__name__}", path, lineno)
-    return row
-
-
 def read_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     """Yield ``(line_number, row)`` for each non-empty line; a bad line raises :class:`DataError`."""
     path = Path(path)
@@ -99,25 +69,35 @@ def read_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
         raise DataError("file not found", path)
     with path.open("rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"not UTF-8 text (byte {exc.start} of the line)", path, lineno) from None
+            if not line.strip():
                 continue
-            yield lineno, _parse_line(_decode_line(raw, path, lineno), path, lineno)
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"invalid JSON ({exc.msg} at column {exc.colno})", path, lineno) from None
+            except (ValueError, RecursionError) as exc:  # e.g. an integer of 10,000 digits, deep nesting
+                raise DataError(_json_failure(exc), path, lineno) from None
+            if not isinstance(row, dict):
+                raise DataError(f"expected a JSON object, got {type(row).__name__}", path, lineno)
+            yield lineno, row
 
 
 def read_json_or_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     """Rows of a ``.jsonl`` file, or of a ``.json`` file holding a list of objects (line = index + 1)."""
     path = Path(path)
     if path.suffix == ".json":
-        if not path.exists():
-            raise DataError("file not found", path)
         try:
-            data = json.loads(path.read_bytes().decode("utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise DataError(f"not UTF-8 text (byte {exc.start})", path) from None
         except json.JSONDecodeError as exc:
             raise DataError(f"invalid JSON ({exc.msg})", path, exc.lineno) from None
-        except UnicodeDecodeError as exc:
-            raise DataError(f"invalid UTF-8 at byte {exc.start}", path) from None
         except (ValueError, RecursionError) as exc:
-            raise DataError(f"invalid JSON ({type(exc).__name__}: {str(exc)[:100]})", path) from None
+            raise DataError(_json_failure(exc), path) from None
         if isinstance(data, dict):
             data = data.get("data") or data.get("rows") or [data]
         if not isinstance(data, list):
@@ -139,6 +119,40 @@ def require(row: dict, field: str, path, line: int, types: type | tuple[type, ..
         names = types.__name__ if isinstance(types, type) else "/".join(t.__name__ for t in types)
         raise DataError(f"expected {names}, got {type(value).__name__}", path, line, field)
     return value
+
+
+def replace_invalid_text(text: str) -> tuple[str, int]:
+    """``text`` with every lone surrogate replaced by U+FFFD, and how many were replaced."""
+    if text.isascii():
+        return text, 0
+    try:
+        text.encode("utf-8")
+        return text, 0
+    except UnicodeEncodeError:
+        return _SURROGATE.subn("\ufffd", text)
+
+
+def _decode_line(raw: bytes, path: Path, lineno: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 text (byte {exc.start} of the line)", path, lineno) from None
+
+
+def _parse_line(text: str, path: Path, lineno: int) -> dict:
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"invalid JSON ({exc.msg} at column {exc.colno})", path, lineno) from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of 10,000 digits, 100,000 nested lists
+        raise DataError(_json_failure(exc), path, lineno) from None
+    if not isinstance(row, dict):
+        raise DataError(f"expected a JSON object, got {type(row).__name__}", path, lineno)
+    return row
+
+
+def _json_failure(exc: BaseException) -> str:
+    return f"invalid JSON ({type(exc).__name__}: {str(exc)[:100]})"
 
 
 def dumps_valid(obj: Any, **kwargs) -> tuple[str, int]:
