@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import codecs
 import io
 import os
 import resource
@@ -11,6 +12,7 @@ import sys
 import traceback
 
 from mathforge.sandbox.protocol import recv_msg, send_msg
+from mathforge.sandbox.result import valid_text
 
 _MAX_ERROR_CHARS = 2000
 
@@ -57,22 +59,35 @@ class CappedWriter(io.TextIOBase):
         self.truncated = True
         return n
 
-    def getvalue(self) -> str:
-        return "".join(self.parts)
+    def getvalue(self) -> tuple[str, int]:
+        """The text kept, made valid (see ``valid_text``), and how many characters had to be replaced."""
+        self.buffer.finish()
+        return valid_text("".join(self.parts))
 
 
 class _BytesSink:
-    """``sys.stdout.buffer`` for code that writes bytes."""
+    """``sys.stdout.buffer`` for code that writes bytes.
+
+    Decoded incrementally (a character split over two writes stays one character); a byte that is not
+    UTF-8 becomes a lone surrogate here, and is then replaced and counted with the rest.
+    """
 
     def __init__(self, text: CappedWriter):
         self._text = text
+        self._decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
 
     def write(self, data) -> int:
-        self._text.write(bytes(data).decode("utf-8", "replace"))
+        data = bytes(data)
+        self._text.write(self._decoder.decode(data))
         return len(data)
 
     def flush(self) -> None:
         pass
+
+    def finish(self) -> None:
+        tail = self._decoder.decode(b"", final=True)
+        if tail:
+            self._text.write(tail)
 
 
 def last_traceback_line(exc: BaseException) -> str:
@@ -109,7 +124,8 @@ def execute(code: str, glb: dict, *, repl: bool = False, max_output: int = 1 << 
         sys.stdout, sys.stderr = saved
     if status == "ok" and out.truncated:
         status = "truncated"
-    return {"stdout": out.getvalue(), "stderr": err.getvalue(), "error": error, "status": status}
+    (stdout, a), (stderr, b), (error, c) = out.getvalue(), err.getvalue(), valid_text(error)
+    return {"stdout": stdout, "stderr": stderr, "error": error, "status": status, "replaced": a + b + c}
 
 
 def _limit_cpu_for_cell(timeout: float) -> None:
@@ -152,6 +168,7 @@ def run_child(sock: socket.socket, kind: str, request: dict, report: dict, templ
                 result["stdout"] = result["stderr"] = ""
             if opts.get("report"):
                 result["report"] = report
+            result["seq"] = msg.get("seq")  # the zygote takes only the answer to the cell it sent last
             send_msg(sock, result)
     except BaseException:  # the channel broke (e.g. the cell closed it): nothing left to report to
         os._exit(70)

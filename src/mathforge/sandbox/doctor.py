@@ -11,9 +11,53 @@ import uuid
 from mathforge.sandbox.pool import Sandbox
 
 _ORDER = [
-    "network_namespace", "pid_namespace", "process_group", "temp_dir", "stdio",
-    "environment", "rlimits", "unprivileged_uid", "capabilities", "landlock", "seccomp",
+    "network_namespace", "pid_namespace", "mount_namespace", "ipc_namespace", "proc", "process_group",
+    "temp_dir", "tmpfs", "stdio", "environment", "rlimits", "unprivileged_uid", "capabilities", "landlock",
+    "seccomp",
 ]  # fmt: skip
+
+
+def _active(report: dict, name: str) -> bool:
+    return bool(report.get(name, (False, ""))[0])
+
+
+def cgroup_v2() -> str:
+    """What cgroup v2 offers here (the sandbox does not use it: see docs/SANDBOX.md)."""
+    try:
+        with open("/sys/fs/cgroup/cgroup.controllers") as fh:
+            controllers = fh.read().split()
+    except OSError:
+        return "no cgroup v2 hierarchy at /sys/fs/cgroup"
+    wanted = [c for c in ("memory", "pids") if c not in controllers]
+    return f"cgroup v2 lacks {', '.join(wanted)} here" if wanted else "cgroup v2 has memory and pids here"
+
+
+def limits(report: dict, sb: Sandbox) -> list[tuple[str, str, str]]:
+    """(limit, value, mechanism) for every per-child bound in force, from a child's report."""
+    cfg, mib = sb._cfg, lambda n: f"{n / (1 << 20):g} MiB"
+    seccomp, tmpfs = _active(report, "seccomp"), _active(report, "tmpfs")
+    rows = [
+        ("memory", f"{mib(cfg['memory'])} address space",
+         "rlimit (AS)" + ("; memfd and SysV/POSIX IPC refused: seccomp" if seccomp else
+                          "; NOT bounded: memfd / SysV shared memory (no seccomp)")),
+        ("memory (cgroup)", "not used", cgroup_v2()),
+        ("disk", f"{mib(cfg['disk'])} in all" if tmpfs else f"{mib(cfg['file_size'])} per file, no total",
+         "tmpfs (size)" if tmpfs else "rlimit (FSIZE) only"),
+        ("files", f"{cfg['files']} in the temp dir" if tmpfs else "no limit on count",
+         f"tmpfs (nr_inodes); {cfg['nofile']} open at once: rlimit (NOFILE)" if tmpfs
+         else f"{cfg['nofile']} open at once: rlimit (NOFILE)"),
+        ("processes", "none (no fork/exec)" if seccomp else f"{cfg['nproc']} per child uid",
+         "seccomp" + f"; rlimit (NPROC={cfg['nproc']})" if seccomp else "rlimit (NPROC)"),
+        ("CPU", f"wall clock {sb.timeout:g} s per cell; CPU {sb.timeout:g} s + 1 per cell, "
+         f"{sb.session_cpu:g} s per session", "zygote SIGKILL at the deadline; rlimit (CPU)"),
+        ("output", f"{cfg['max_output'] >> 10} KiB stdout, 16 KiB stderr per cell",
+         "capped in the child, re-checked by the zygote"),
+        ("cell size", "64 MiB as a message", "refused in the parent (an error result)"),
+        ("sessions", f"{sb.max_sessions} live per Sandbox; stopped between cells",
+         "Sandbox (TooManySessions); SIGSTOP by the zygote" if cfg.get("freeze_sessions", True)
+         else "Sandbox (TooManySessions); NOT stopped between cells (disabled)"),
+    ]  # fmt: skip
+    return rows
 
 
 def _probe_network(sb: Sandbox) -> tuple[bool, str]:
@@ -76,6 +120,20 @@ def _probe_timeout(sb: Sandbox) -> tuple[bool, str]:
     return r.status == "timeout", f"{r.status} after {time.monotonic() - t0:.1f}s"
 
 
+def _probe_memfd(sb: Sandbox) -> tuple[bool, str]:
+    r = sb.run("import os\nfd = os.memfd_create('x')\nos.write(fd, b'x' * (1 << 20))\nprint('made')")
+    return "made" not in r.stdout, r.error or r.stdout.strip()
+
+
+def _probe_proc(sb: Sandbox) -> tuple[bool, str]:
+    code = (
+        "import os\nseen = []\nfor p in ('/proc/1/cmdline', f'/proc/{os.getppid()}/cmdline', '/proc/self/mountinfo'):\n"
+        "    try:\n        open(p, 'rb').read()\n        seen.append(p)\n    except OSError:\n        pass\nprint(seen)"
+    )
+    r = sb.run(code)
+    return r.stdout == "[]\n", r.stdout.strip() or r.error
+
+
 PROBES = {
     "network (TCP to a 127.0.0.1 listener)": _probe_network,
     "write outside temp dir": _probe_write,
@@ -83,6 +141,8 @@ PROBES = {
     "kill parent / zygote": _probe_kill,
     "memory limit (8 GiB bytearray)": _probe_memory,
     "wall-clock timeout (busy loop)": _probe_timeout,
+    "memory outside the limit (memfd)": _probe_memfd,
+    "zygote's /proc entries, mount table": _probe_proc,
 }
 
 
@@ -105,6 +165,12 @@ def doctor(probes: bool = True) -> int:
                 table.add_row(name, "[green]yes[/]" if active else "[red]no[/]", detail)
             console = Console()
             console.print(table)
+            bounds = Table(title="per-child limits")
+            for column in ("limit", "value", "enforced by"):
+                bounds.add_column(column)
+            for row in limits(report, sb):
+                bounds.add_row(*row)
+            console.print(bounds)
             for i, info in enumerate(sb.info):
                 kind = "full" if i < sb.workers else "lean"
                 console.print(

@@ -6,14 +6,17 @@ prints the record. Layers (a later one still holds where an earlier one is missi
 
 zygote (once, inherited by all its children): an empty network namespace (no interface is up, not
 even loopback), a PID namespace whose init is the zygote (children cannot see host PIDs; when the
-zygote dies the kernel kills everything in it).
+zygote dies the kernel kills everything in it), a private mount namespace with a fresh /proc of that
+PID namespace (``hidepid``: a child sees no process but itself).
 
-child: own session/process group; private temp dir as cwd/HOME/TMPDIR; stdin/stdout/stderr on
-/dev/null; scrubbed environment; rlimits (AS, CPU, FSIZE, NOFILE, NPROC, CORE); a unique unprivileged
-uid when we are root (cannot signal or ptrace anything else, NPROC counts only its own tasks);
-Landlock (writes only beneath the temp dir, no exec, no TCP bind/connect, no signals or abstract
-unix sockets outside its own domain); seccomp (no socket creation, no fork/exec, no ptrace, no
-namespace or mount tricks, no io_uring which would bypass the socket rule).
+child: own session/process group; its own tmpfs (size- and inode-limited, in a mount namespace of its
+own, so it vanishes with the child) as cwd/HOME/TMPDIR; stdin/stdout/stderr on /dev/null; scrubbed
+environment; rlimits (AS, CPU, FSIZE, NOFILE, NPROC, CORE); a unique unprivileged uid when we are root
+(cannot signal or ptrace anything else, NPROC counts only its own tasks); Landlock (reads only the
+interpreter's paths and a few files of its own /proc/self, writes only beneath the temp dir, no exec,
+no TCP bind/connect, no signals or abstract unix sockets outside its own domain); seccomp (no socket
+creation, no fork/exec, no ptrace, no namespace or mount tricks, no io_uring which would bypass the
+socket rule, no memfd or SysV/POSIX IPC objects, whose memory no rlimit counts).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
@@ -54,6 +58,54 @@ def unshare(flags: int) -> None:
 def prctl(option: int, arg: int) -> None:
     if _libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg), 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), _err())
+
+
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None) -> None:
+    args = [None if a is None else a.encode() for a in (source, target, fstype)]
+    if _libc.mount(args[0], args[1], args[2], ctypes.c_ulong(flags), None if data is None else data.encode()):
+        errno_ = ctypes.get_errno()
+        raise OSError(errno_, f"mount {fstype or ''} on {target}: {os.strerror(errno_)}")
+
+
+def private_mounts(fresh_proc: bool) -> Report:
+    """Give the calling zygote a private mount namespace and, inside its PID namespace, a fresh /proc.
+
+    Private: a child's tmpfs (mounted in a namespace of its own) can then never propagate anywhere.
+    The fresh /proc lists only this namespace's processes, and with ``hidepid`` each child (a uid of
+    its own) sees only itself: not the zygote's fds, command line, or mount table.
+    """
+    report: Report = {}
+    try:
+        unshare(CLONE_NEWNS)
+        mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+    except OSError as exc:
+        report["mount_namespace"] = (False, f"unshare(CLONE_NEWNS) refused: {exc.strerror or exc}")
+        report["proc"] = (False, "the host's /proc (no mount namespace to mount another)")
+        return report
+    report["mount_namespace"] = (True, "private mount table (no mount propagates out)")
+    try:  # SysV IPC objects made without seccomp then die with the zygote, not with the host
+        unshare(CLONE_NEWIPC)
+        report["ipc_namespace"] = (True, "own SysV IPC / POSIX message queue namespace")
+    except OSError as exc:
+        report["ipc_namespace"] = (False, f"unshare(CLONE_NEWIPC) refused: {exc.strerror or exc}")
+    if not fresh_proc:
+        report["proc"] = (False, "the host's /proc: no PID namespace of our own to show")
+        return report
+    failure = ""
+    for options in ("hidepid=invisible", "hidepid=2", None):
+        try:
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, options)
+        except OSError as exc:
+            failure = exc.strerror or str(exc)
+            continue
+        shown = f"{options}: a child sees only itself" if options else "no hidepid: processes visible"
+        report["proc"] = (True, f"fresh /proc of the PID namespace ({shown})")
+        return report
+    report["proc"] = (False, f"mount proc refused: {failure}; the host's /proc")
+    return report
 
 
 # --------------------------------------------------------------------------------------- zygote level
@@ -127,6 +179,12 @@ def landlock_abi() -> int:
     return max(int(version), 0)
 
 
+# What a child may read of its own /proc/self (opened in the child: in the zygote the link would name
+# the zygote). Not mountinfo/mounts (the host's mount table), environ, or task/ (which repeats them).
+_PROC_SELF = (("status", _FS_READ_FILE), ("stat", _FS_READ_FILE), ("statm", _FS_READ_FILE),
+              ("limits", _FS_READ_FILE), ("maps", _FS_READ_FILE), ("fd", _FS_READ_FILE | _FS_READ_DIR))  # fmt: skip
+
+
 class LandlockPlan:
     """A Landlock policy prepared in the zygote: the ABI probe, the ruleset attribute and O_PATH fds of
     the readable paths are made once, so a child only issues the create/add/restrict syscalls.
@@ -155,6 +213,7 @@ class LandlockPlan:
         self.write_access = fs & ~_FS_EXECUTE
         self.detail = f"ABI {self.abi}: reads only Python/system paths, writes only its temp dir, no exec"
         self.detail += "".join(f", {e}" for e in extras)
+        self.own_rules = [_PathBeneath(self.write_access, -1)] + [_PathBeneath(a, -1) for _, a in _PROC_SELF]
         file_rw = _FS_READ_FILE | _FS_WRITE_FILE | (_FS_TRUNCATE if self.abi >= 3 else 0)
         self.rules: list[_PathBeneath] = []
         for path, access in [("/dev/null", file_rw)] + [(p, None) for p in read_paths]:
@@ -176,11 +235,19 @@ class LandlockPlan:
         if ruleset < 0:
             raise OSError(ctypes.get_errno(), f"landlock_create_ruleset: {_err()}")
         try:
-            fd = os.open(write_dir, os.O_PATH | os.O_CLOEXEC)
+            own = (
+                self.own_rules
+            )  # made in the zygote: a child only fills in the descriptors (fewer CoW faults)
+            own[0].parent_fd = os.open(write_dir, os.O_PATH | os.O_CLOEXEC)
+            _open_proc_self(own[1:])
             try:
-                self._add(ruleset, _PathBeneath(self.write_access, fd))
+                for rule in own:
+                    if rule.parent_fd >= 0:
+                        self._add(ruleset, rule)
             finally:
-                os.close(fd)
+                for rule in own:
+                    if rule.parent_fd >= 0:
+                        os.close(rule.parent_fd)
             for rule in self.rules:
                 self._add(ruleset, rule)
             prctl(PR_SET_NO_NEW_PRIVS, 1)
@@ -199,6 +266,24 @@ class LandlockPlan:
             raise OSError(ctypes.get_errno(), f"landlock_add_rule: {_err()}")
 
 
+def _open_proc_self(rules: list) -> None:
+    """Point ``rules`` (one per ``_PROC_SELF`` entry) at the calling child's own entries (-1: absent)."""
+    for rule in rules:
+        rule.parent_fd = -1
+    try:
+        here = os.open("/proc/self", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        for rule, (name, _) in zip(rules, _PROC_SELF, strict=True):
+            try:
+                rule.parent_fd = os.open(name, os.O_PATH | os.O_CLOEXEC, dir_fd=here)
+            except OSError:
+                continue
+    finally:
+        os.close(here)
+
+
 def default_read_paths() -> list[str]:
     """What a child may read: the interpreter, its libraries and the few system files they open."""
     import site
@@ -211,10 +296,10 @@ def default_read_paths() -> list[str]:
         pass
     paths += ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc/ld.so.cache", "/etc/localtime", "/etc/passwd",
               "/etc/group", "/etc/nsswitch.conf", "/etc/os-release", "/dev/urandom", "/dev/random", "/dev/zero",
-              "/proc/self", "/proc/cpuinfo", "/proc/meminfo", "/sys/devices/system/cpu"]  # fmt: skip
+              "/proc/cpuinfo", "/proc/meminfo", "/sys/devices/system/cpu"]  # fmt: skip
     seen, out = {"/"}, []  # never the root: that would allow reading everything
     for p in paths:
-        real = os.path.realpath(p) if p != "/proc/self" else p
+        real = os.path.realpath(p)
         if real not in seen:
             seen.add(real)
             out.append(real)
@@ -267,6 +352,8 @@ _DENY_EPERM = (
     "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register", "swapon", "swapoff", "acct",
     "settimeofday", "clock_settime", "sethostname", "setdomainname", "mknod", "mknodat",
     "open_by_handle_at", "name_to_handle_at",
+    # memory no rlimit counts (and SysV/POSIX IPC objects outlive the child)
+    "memfd_create", "memfd_secret", "shmget", "msgget", "semget", "mq_open",
 )  # fmt: skip
 
 
@@ -280,7 +367,8 @@ class SeccompPlan:
 
     Denied with EPERM: socket creation, fork/vfork/exec, ptrace and cross-process memory access,
     pidfd tricks, namespaces, mount, modules, bpf, perf, keyrings, userfaultfd, io_uring (which could
-    create sockets behind seccomp's back), clock and host-name changes. Threads stay possible: clone
+    create sockets behind seccomp's back), clock and host-name changes, memfd_create and SysV/POSIX IPC
+    objects (their pages count against no rlimit, and IPC objects outlive the process). Threads stay possible: clone
     is refused only without CLONE_THREAD; clone3 hides its flags from seccomp, so it answers ENOSYS
     and glibc falls back to clone.
     """
@@ -309,7 +397,7 @@ class SeccompPlan:
             raise OSError(errno.EINVAL, "libseccomp exported no BPF program")
         self._buffer = ctypes.create_string_buffer(code, len(code))
         self.prog = _SockFprog(len(code) // 8, ctypes.addressof(self._buffer))
-        self.detail = "no sockets, fork/exec, ptrace, io_uring, namespaces, mount (BPF precompiled)"
+        self.detail = "no sockets, fork/exec, ptrace, io_uring, namespaces, mount, memfd, SysV/POSIX IPC (BPF precompiled)"
 
     def apply(self) -> str:
         prctl(PR_SET_NO_NEW_PRIVS, 1)
@@ -333,12 +421,14 @@ SAFE_ENV = {
 }
 
 
-def _step(report: Report, name: str, fn) -> None:
+def _step(report: Report, name: str, fn) -> bool:
     try:
         detail = fn()
         report[name] = (True, detail or "")
+        return True
     except Exception as exc:  # degrade: keep going with the other layers
         report[name] = (False, f"{type(exc).__name__}: {exc}")
+        return False
 
 
 def _set_rlimit(kind: int, soft: int, hard: int | None = None) -> None:
@@ -376,10 +466,17 @@ class ChildPlan:
     child should only make syscalls, not compute policies.
     """
 
-    def __init__(self, cfg: dict, index: int, read_paths: list[str]):
+    def __init__(self, cfg: dict, index: int, read_paths: list[str], private_mounts: bool = False):
         self.cfg, self.index = cfg, index
         self.as_root = os.geteuid() == 0
         self.unavailable: Report = {}
+        # a tmpfs per child needs a private mount namespace to unshare from (else it could propagate)
+        self.tmpfs = private_mounts and bool(cfg.get("tmpfs", True))
+        self.disk, self.files = int(cfg.get("disk", 64 << 20)), int(cfg.get("files", 4096))
+        if not cfg.get("tmpfs", True):
+            self.unavailable["tmpfs"] = (False, "disabled by configuration")
+        elif not private_mounts:
+            self.unavailable["tmpfs"] = (False, "no private mount namespace: a plain dir on the temp root")
         self.landlock = self.seccomp = None
         if not cfg.get("landlock", True):
             self.unavailable["landlock"] = (False, "disabled by configuration")
@@ -450,10 +547,19 @@ class ChildPlan:
 
         def tmpdir():
             os.mkdir(tmp, 0o700)
-            if self.drop_uid:
+            mounted = self.tmpfs and _step(report, "tmpfs", own_tmpfs)
+            if self.drop_uid and not mounted:
                 os.chown(tmp, uid, gid)
             os.chdir(tmp)
+            if mounted:
+                return "its own tmpfs as cwd, HOME and TMPDIR (seen by no other process, gone with the child)"
             return "private temp dir as cwd, HOME and TMPDIR; removed afterwards"
+
+        def own_tmpfs():
+            unshare(CLONE_NEWNS)  # the mount lives and dies with this child's namespace
+            options = f"size={self.disk},nr_inodes={self.files},mode=0700,uid={uid},gid={gid}"
+            mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options)
+            return f"{self.disk >> 20} MiB, {self.files} files (inodes), its pages freed with the child"
 
         def stdio():
             for fd, target in ((self.null_r, 0), (self.null_w, 1), (self.null_w, 2)):

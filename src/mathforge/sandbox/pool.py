@@ -25,8 +25,9 @@ from collections.abc import Generator, Iterable
 from concurrent.futures import Future
 from pathlib import Path
 
-from mathforge.sandbox.protocol import ProtocolError, recv_msg, send_msg
+from mathforge.sandbox.protocol import MAX_MESSAGE, ProtocolError, encode, recv_msg, send_msg
 from mathforge.sandbox.result import ExecResult
+from mathforge.sandbox.tempdirs import sweep_stale
 
 # The lean tier: cells importing nothing beyond these (most GSM-style arithmetic) go to zygotes
 # without numpy/sympy, whose much smaller address space makes fork + exit several times cheaper.
@@ -55,14 +56,23 @@ def _zygote_env() -> dict[str, str]:
     }
 
 
+# In CPython 3.11 the AST constructor's recursion bookkeeping is shared by threads (CPython gh-106905):
+# two threads parsing at once (two sessions' cells) can fail with "SystemError: AST constructor
+# recursion depth mismatch", as seen in tests/sandbox under load. A parse takes microseconds: serialize.
+_PARSE_LOCK = threading.Lock()
+
+
 def imported_modules(code: str) -> set[str] | None:
     """Top-level modules a cell imports statically; None if it may import dynamically (or is huge)."""
     if len(code) > 20_000:
         return None
     try:
-        tree = ast.parse(code)
+        with _PARSE_LOCK:
+            tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()  # it fails the same way wherever it runs
+    except SystemError:  # see _PARSE_LOCK; whatever the cause, the full tier can run anything
+        return None
     roots: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -86,6 +96,25 @@ def _dead_result(error: str) -> ExecResult:
     return ExecResult(stdout="", error=error, status="killed")
 
 
+class TooManySessions(RuntimeError):
+    """``Sandbox.session()`` beyond ``max_sessions`` live sessions."""
+
+
+class _Oversized(Exception):
+    """A request whose message would exceed the zygote's limit (it would treat the stream as broken)."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def result(self) -> ExecResult:
+        return ExecResult(
+            stdout="",
+            error=f"ValueError: the cell is {self.size / (1 << 20):.1f} MiB as a message; "
+            f"the sandbox takes at most {MAX_MESSAGE >> 20} MiB",
+            status="error",
+        )
+
+
 class _ZygoteHandle:
     """One zygote process, its socket, its reader thread and the futures it owes."""
 
@@ -107,6 +136,7 @@ class _ZygoteHandle:
         self.dead = False
         self.outstanding = 0  # stateless runs in flight (for load balancing)
         self.sessions = 0
+        self.dropped: deque[str] = deque()  # sids of sessions garbage-collected unclosed (see drop())
         self.ready: Future = Future()
         send_msg(self.sock, cfg)
         self.reader = threading.Thread(target=self._read_loop, name="mathforge-sandbox-reader", daemon=True)
@@ -138,27 +168,51 @@ class _ZygoteHandle:
                 fut.set_result({"dead": True})
 
     def request(self, msg: dict) -> Future:
+        """Send ``msg``; the future resolves to the reply, ``{"dead": True}`` if the zygote died with it
+        outstanding, or ``{"dead": True, "unsent": True}`` if it never left (so it surely did not run).
+
+        Raises ``_Oversized`` (nothing sent) for a message over the zygote's limit.
+        """
         fut: Future = Future()
         with self.lock:
+            self._close_dropped()
             if self.dead:
-                fut.set_result({"dead": True})
+                fut.set_result({"dead": True, "unsent": True})
                 return fut
             rid = next(self.ids)
+            data = encode(dict(msg, id=rid))
+            if len(data) - 4 > MAX_MESSAGE:
+                raise _Oversized(len(data))
             self.pending[rid] = fut
             try:
-                send_msg(self.sock, dict(msg, id=rid))
+                self.sock.sendall(data)
             except OSError:
                 self.pending.pop(rid, None)
-                fut.set_result({"dead": True})
+                fut.set_result({"dead": True, "unsent": True})
         return fut
 
     def send(self, msg: dict) -> None:
         with self.lock:
-            if not self.dead:
-                try:
-                    send_msg(self.sock, msg)
-                except OSError:
-                    pass
+            self._close_dropped()
+            self._send_locked(msg)
+
+    def _send_locked(self, msg: dict) -> None:
+        if not self.dead:
+            try:
+                send_msg(self.sock, msg)
+            except OSError:
+                pass
+
+    def drop(self, sid: str) -> None:
+        """Close a session from ``Session.__del__``: no lock there (the garbage collector may run it in a
+        thread that holds this one), so queue it; the next request sends the close and counts it."""
+        self.dropped.append(sid)
+
+    def _close_dropped(self) -> None:
+        while self.dropped:
+            sid = self.dropped.popleft()
+            self.sessions -= 1
+            self._send_locked({"op": "close", "sid": sid})
 
     def close(self, wait: float = 5.0) -> None:
         try:
@@ -180,6 +234,16 @@ def _to_result(msg: dict) -> ExecResult:
     return ExecResult.from_dict(msg.get("result", {}))
 
 
+def _request(z: _ZygoteHandle, msg: dict) -> Future:
+    """``z.request``, with an oversized cell answered by an error result instead of being sent."""
+    try:
+        return z.request(msg)
+    except _Oversized as big:
+        fut: Future = Future()
+        fut.set_result({"result": big.result().to_dict(), "alive": True, "oversized": True})
+        return fut
+
+
 class Sandbox:
     """A pool of zygote processes that run Python cells in isolated, forked children.
 
@@ -192,6 +256,11 @@ class Sandbox:
     ``preload``: modules each zygote imports and warms; ``prelude``: code run once in each zygote whose
     globals every cell starts from (e.g. ``"import math\\nfrom sympy import *"``).
     ``read_paths``: extra files/dirs children may read (besides the interpreter and its libraries).
+    ``disk`` / ``files``: bytes and files (inodes) of each child's own tmpfs temp dir, where the kernel
+    allows one (``tmpfs=False`` uses a plain dir on ``temp_root``). ``max_sessions``: live sessions
+    (created and not yet closed or collected) this Sandbox allows; ``session()`` beyond raises
+    :class:`TooManySessions`. ``freeze_sessions``: stop a session's child between cells (its threads
+    then run only under a cell's deadline; see zygote.py).
     ``light_workers``: extra lean zygotes (only ``light_preload``, no numpy/sympy) that serve stateless
     cells whose imports they cover (default: as many as ``workers``; 0 disables; none with a prelude).
     A session starts there too and moves to a full zygote (by replaying its cells) at the first cell
@@ -225,6 +294,12 @@ class Sandbox:
         light_workers: int | None = None,
         light_preload: Iterable[str] = LIGHT_PRELOAD,
         huge_pages: bool = True,
+        disk: int = 64 << 20,
+        files: int = 4096,
+        max_sessions: int = 256,
+        tmpfs: bool = True,
+        freeze_sessions: bool = True,
+        mount_namespace: bool = True,
     ):
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.timeout = float(timeout)
@@ -237,7 +312,13 @@ class Sandbox:
             "preload": list(preload), "prelude": prelude, "network_namespace": network_namespace,
             "pid_namespace": pid_namespace, "landlock": landlock, "seccomp": seccomp, "drop_uid": drop_uid,
             "temp_root": temp_root or tempfile.gettempdir(), "read_paths": [str(p) for p in read_paths], "huge_pages": huge_pages,
+            "disk": int(disk), "files": int(files), "tmpfs": tmpfs, "freeze_sessions": freeze_sessions,
+            "mount_namespace": mount_namespace,
         }  # fmt: skip
+        self.max_sessions = int(max_sessions)
+        self._live_sessions = 0
+        self._sessions_gone: deque[bool] = deque()  # one entry per session collected unclosed
+        sweep_stale(self._cfg["temp_root"])  # dirs of zygotes that were kill -9ed
         light = (self.workers if prelude is None else 0) if light_workers is None else max(0, light_workers)
         self._light_preload = list(light_preload)
         self._heavy = list(range(self.workers))
@@ -286,6 +367,10 @@ class Sandbox:
             return z
 
     def _least_loaded(self, key: str, tier: list[int] | None = None) -> _ZygoteHandle:
+        for z in self._zygotes:
+            if z.dropped:  # sessions collected unclosed: count them out before comparing loads
+                with z.lock:
+                    z._close_dropped()
         index = min(tier or self._heavy, key=lambda i: getattr(self._zygotes[i], key))
         return self._zygote(index)
 
@@ -313,7 +398,7 @@ class Sandbox:
         z = self._least_loaded("outstanding", self._tier_for(code))
         with z.lock:
             z.outstanding += 1
-        raw = z.request({"op": "run", "code": code, "opts": self._opts(timeout, repl, report=report)})
+        raw = _request(z, {"op": "run", "code": code, "opts": self._opts(timeout, repl, report=report)})
         out: Future = Future()
 
         def done(f: Future) -> None:
@@ -361,6 +446,16 @@ class Sandbox:
             raise ValueError(f"tier must be auto, full or lean, got {tier!r}")
         if not self._light or (tier == "auto" and self._sessions_moving()):
             tier = "full"
+        with self._lock:
+            while self._sessions_gone:
+                self._sessions_gone.popleft()
+                self._live_sessions -= 1
+            if self._live_sessions >= self.max_sessions:
+                raise TooManySessions(
+                    f"this Sandbox already has {self._live_sessions} live sessions (max_sessions="
+                    f"{self.max_sessions}); close() sessions that are done, or raise max_sessions"
+                )
+            self._live_sessions += 1
         return Session(
             self,
             self.timeout if timeout is None else timeout,
@@ -379,13 +474,20 @@ class Sandbox:
         with self._lock:
             self._session_moves.append(moved)
 
+    def _session_closed(self, collected: bool = False) -> None:
+        if collected:  # from __del__: no lock (see _ZygoteHandle.drop)
+            self._sessions_gone.append(True)
+        else:
+            with self._lock:
+                self._live_sessions -= 1
+
     def _open_session(
         self, sid: str, cpu: float, lean: bool = False
     ) -> Generator[Future, dict, _ZygoteHandle | None]:
         z = self._least_loaded(
             "sessions", self._light if lean else self._heavy
         )  # session(): lean needs _light
-        msg = yield z.request({"op": "open", "sid": sid, "session_cpu": cpu})
+        msg = yield _request(z, {"op": "open", "sid": sid, "session_cpu": cpu})
         if not msg.get("ok"):
             return None
         with z.lock:
@@ -447,7 +549,10 @@ class Session:
     replaying, silently and in order, every earlier cell whose status was ``ok``/``truncated``
     (each with the normal time limit; a replayed cell that now fails is dropped from the history).
     Side effects of replayed cells (files in the temp dir, random state) are therefore re-done, and
-    state created by failed cells is lost. ``restarts`` counts rebuilds.
+    state created by failed cells is lost. ``restarts`` counts rebuilds. A cell found to have forged
+    its reply (its real reply came late, or it still ran when the next cell's deadline passed) is
+    dropped from the history, and the next cell, which never got to run, is run again in the rebuilt
+    child. Between cells the child is stopped: threads a cell left running advance only during cells.
 
     Tiers: an ``auto`` session lives on a lean zygote (a cheaper fork) until a cell imports a module the
     lean tier has not loaded (or imports dynamically); that cell first moves the session to a full
@@ -472,6 +577,7 @@ class Session:
         self._closed = False
         self._opened_once = False
         self._moving = False  # the next open moves the session to the full tier (not a restart)
+        self._last_kept = False  # the last cell run went into the history
 
     def _steps(
         self, code: str, timeout: float | None, repl: bool | None
@@ -490,17 +596,34 @@ class Session:
                 yield from self._reopen()
                 if self._zygote is None:
                     return _dead_result("Killed: could not start a session child")
-            msg = yield self._zygote.request({"op": "cell", "sid": self._sid, "code": code, "opts": opts})
-            if msg.get("gone") or msg.get("dead"):
-                self._forget()  # died between cells (or its zygote did): rebuild and retry
+            msg = yield _request(self._zygote, {"op": "cell", "sid": self._sid, "code": code, "opts": opts})
+            if msg.get("forged"):  # the previous cell lied about finishing; this one did not get to run
+                self._drop_forger()
+                if not msg.get("alive", False):
+                    self._forget()
+                    continue
+            if msg.get("oversized"):
+                return _to_result(msg)  # never sent: the session is as it was
+            if msg.get("gone") or msg.get("unsent"):
+                self._forget()  # died between cells (or its zygote did): the cell never ran, so retry
                 continue
+            if msg.get("dead"):  # the zygote died while the cell ran: running it again could redo effects
+                self._forget()
+                return _dead_result("Killed: sandbox worker died while the cell ran")
             result = _to_result(msg)
             if not msg.get("alive", False):
                 self._forget()
+            self._last_kept = result.ok
             if result.ok:
                 self.history.append(code)
             return result
         return _dead_result("Killed: session child keeps dying")
+
+    def _drop_forger(self) -> None:
+        """The previous cell forged its reply (its real one came later): do not replay it."""
+        if self._last_kept and self.history:
+            self.history.pop()
+        self._last_kept = False
 
     def _reopen(self) -> Generator[Future, dict, None]:
         """Open a new child and replay the successful history into it (quietly)."""
@@ -517,16 +640,21 @@ class Session:
             kept: list[str] = []
             for i, cell in enumerate(self.history):
                 opts = self.sandbox._opts(self.timeout, False, quiet=True)
-                msg = yield z.request({"op": "cell", "sid": sid, "code": cell, "opts": opts})
+                msg = yield _request(z, {"op": "cell", "sid": sid, "code": cell, "opts": opts})
+                # the cell before forged its reply (this death is its real one arriving): drop that one
+                forged = bool(msg.get("forged")) and i > 0 and bool(kept) and kept[-1] == self.history[i - 1]
+                if forged:
+                    kept.pop()
                 dead = msg.get("gone") or msg.get("dead") or not msg.get("alive", False)
                 if not dead and _to_result(msg).ok:
                     kept.append(cell)
-                if dead:  # this cell now kills the child: drop it, rebuild from the others
-                    self.history = kept + self.history[i + 1 :]
+                if dead:  # this cell now kills the child: drop it (or the forger), rebuild from the others
+                    self.history = kept + self.history[i + (0 if forged else 1) :]
                     self._forget()
                     break
             else:
                 self.history = kept
+                self._last_kept = bool(kept)
                 return
 
     def _forget(self) -> None:
@@ -571,17 +699,20 @@ class Session:
             if not self._closed:
                 self._forget()
                 self._closed = True
+                self.sandbox._session_closed()
                 if self.tier == "auto" and not self.moved and self._opened_once:
                     self.sandbox._record_session(False)
 
     def __del__(self) -> None:
-        # a forgotten session must not keep its child alive until the sandbox closes
+        # a forgotten session must not keep its child alive until the sandbox closes, nor keep counting
+        # in its zygote's load (new sessions would all avoid that zygote) or against max_sessions
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
         z, sid = getattr(self, "_zygote", None), getattr(self, "_sid", None)
-        if z is not None and sid is not None and not getattr(self, "_closed", True):
-            try:
-                z.send({"op": "close", "sid": sid})
-            except Exception:
-                pass
+        if z is not None and sid is not None:
+            z.drop(sid)
+        self.sandbox._session_closed(collected=True)
 
     def __enter__(self) -> Session:
         return self

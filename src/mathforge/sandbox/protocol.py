@@ -10,12 +10,69 @@ import json
 import socket
 import struct
 
+from mathforge.sandbox.result import valid_text
+
 _HEADER = struct.Struct(">I")
 MAX_MESSAGE = 64 << 20
 
 
 class ProtocolError(Exception):
     """A peer sent a malformed or oversized message."""
+
+
+# What an honest child sends (child.execute): its own caps, so anything longer was forged.
+CHILD_STATUSES = ("ok", "error", "memory", "truncated")
+MAX_STDERR_CHARS, MAX_ERROR_CHARS = 16 << 10, 2000
+_REPORT_ENTRIES, _REPORT_CHARS = 64, 4000
+
+
+def check_result(msg: dict, max_output: int, *, seq: int | None = None, report: bool = False) -> dict:
+    """The fields of a child's result message, each checked by type and size; ``ProtocolError`` if any
+    is wrong. Strings come back as valid text (lone surrogates replaced, counted in ``replaced``).
+
+    A child runs untrusted code, which can write anything to its channel: nothing it sends is passed on
+    unchecked (a list nested 900 deep in ``stdout`` once made the zygote's re-encoding overflow its stack).
+    ``seq``: the number of the cell the zygote sent last (sessions); a reply for any other is refused.
+    """
+    allowed = {"stdout", "stderr", "error", "status", "replaced", "seq", "report"}
+    extra = [k for k in msg if k not in allowed]
+    if extra:
+        raise ProtocolError(f"unexpected field {extra[0][:40]!r} in a result")
+    if seq is not None and (type(msg.get("seq")) is not int or msg["seq"] != seq):
+        raise ProtocolError(f"a reply for cell {str(msg.get('seq'))[:20]} while cell {seq} runs")
+    status = msg.get("status")
+    if not isinstance(status, str) or status not in CHILD_STATUSES:
+        raise ProtocolError(f"status {str(status)[:40]!r} is not one a child reports")
+    replaced = msg.get("replaced", 0)
+    if type(replaced) is not int or not 0 <= replaced <= max_output + MAX_STDERR_CHARS + MAX_ERROR_CHARS:
+        raise ProtocolError("field 'replaced' is not a count of characters")
+    out: dict = {"status": status}
+    for name, cap in (("stdout", max_output), ("stderr", MAX_STDERR_CHARS), ("error", MAX_ERROR_CHARS)):
+        value = msg.get(name, "")
+        if type(value) is not str:
+            raise ProtocolError(f"field {name!r} is a {type(value).__name__}, not a string")
+        if len(value) > cap:
+            raise ProtocolError(f"field {name!r} has {len(value)} characters, over its cap of {cap}")
+        out[name], n = valid_text(value)
+        replaced += n
+    out["replaced"] = replaced
+    if "report" in msg:
+        if not report:
+            raise ProtocolError("a report nobody asked for")
+        out["report"] = _check_report(msg["report"])
+    return out
+
+
+def _check_report(report) -> dict:
+    if not isinstance(report, dict) or len(report) > _REPORT_ENTRIES:
+        raise ProtocolError("the report is not a small object")
+    out = {}
+    for name, entry in report.items():
+        ok = isinstance(entry, list) and len(entry) == 2 and type(entry[0]) is bool and type(entry[1]) is str
+        if not ok or len(name) > 64 or len(entry[1]) > _REPORT_CHARS:
+            raise ProtocolError(f"report entry {name[:40]!r} is not [bool, short string]")
+        out[valid_text(name)[0]] = [entry[0], valid_text(entry[1])[0]]
+    return out
 
 
 def encode(obj: dict) -> bytes:

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 STATUSES = ("ok", "error", "timeout", "memory", "killed", "truncated")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> tuple[str, int]:
+    """``text`` with every character that is not valid Unicode text (a lone surrogate, e.g. what
+    ``print('\\udcff')`` or undecodable bytes leave) replaced by U+FFFD, and how many there were.
+
+    Such a character cannot be encoded as UTF-8: not into a JSON row, a tokenizer or an HTTP body.
+    """
+    if text.isascii():
+        return text, 0
+    try:
+        text.encode("utf-8")
+        return text, 0
+    except UnicodeEncodeError:
+        return _SURROGATE.subn("\ufffd", text)
 
 
 @dataclass
@@ -15,6 +32,9 @@ class ExecResult:
     ``timeout`` (wall-clock or CPU limit hit; the process group was killed), ``memory`` (MemoryError or
     killed near the memory limit), ``killed`` (the process died some other way, e.g. ``os._exit`` or a
     crash), ``truncated`` (ran to the end but printed more than the output cap; ``stdout`` holds the head).
+    ``replaced``: characters of the output that were not valid text (lone surrogates, undecodable bytes
+    written to ``sys.stdout.buffer``) and are U+FFFD in ``stdout``/``stderr``/``error``: those are
+    always valid text.
     """
 
     stdout: str
@@ -22,6 +42,7 @@ class ExecResult:
     status: str = "ok"
     duration: float = 0.0
     stderr: str = ""
+    replaced: int = 0
 
     @property
     def ok(self) -> bool:
@@ -35,17 +56,28 @@ class ExecResult:
             "status": self.status,
             "duration": self.duration,
             "stderr": self.stderr,
+            "replaced": self.replaced,
         }
 
     @classmethod
     def from_dict(cls, row: dict) -> ExecResult:
+        """Build from a dict of any origin (a sandbox reply, a stored row): strings are made valid."""
         status = row.get("status", "killed")
+        texts = {}
+        replaced = row.get("replaced", 0)
+        replaced = replaced if isinstance(replaced, int) and replaced >= 0 else 0
+        for name in ("stdout", "error", "stderr"):
+            texts[name], n = valid_text(str(row.get(name, "")))
+            replaced += n
+        try:
+            duration = float(row.get("duration", 0.0))
+        except (TypeError, ValueError):
+            duration = 0.0
         return cls(
-            stdout=str(row.get("stdout", "")),
-            error=str(row.get("error", "")),
-            status=status if status in STATUSES else "killed",
-            duration=float(row.get("duration", 0.0)),
-            stderr=str(row.get("stderr", "")),
+            status=status if isinstance(status, str) and status in STATUSES else "killed",
+            duration=duration,
+            replaced=replaced,
+            **texts,
         )
 
 

@@ -11,20 +11,31 @@ a threaded process is unsafe) and multiplexes everything with ``selectors``:
 The zygote alone enforces the wall-clock limit (SIGKILL to the child's process group), because the
 child's own code cannot be trusted to stop. It classifies deaths from the wait status: killed by us
 at the deadline or by RLIMIT_CPU -> ``timeout``, died near the memory limit -> ``memory``, any other
-death -> ``killed``. When the parent goes away (end of stream) it kills every child and exits.
+death -> ``killed``. When the parent goes away (end of stream), or on SIGTERM/SIGINT/SIGHUP, it kills
+every child, removes its temp dir and exits.
+
+Nothing a child sends is trusted: every field of a result is checked by type and size
+(``protocol.check_result``), a session's reply must carry the number of the cell it answers, and a
+message that nobody asked for is a protocol violation that kills the child. The cell's own code can
+still forge the reply to the cell it is running (it owns its process); so between cells a session
+child is stopped (SIGSTOP to its group) and continued only with the next cell, under that cell's
+deadline: a forged early reply buys no time outside a deadline, and the real reply that follows it is
+an extra message, which kills the child.
 """
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import os
 import resource
 import selectors
-import shutil
 import signal
 import socket
+import struct
 import sys
 import tempfile
+import termios
 import time
 from collections import deque
 
@@ -37,12 +48,15 @@ from mathforge.sandbox.isolation import (
     default_read_paths,
     enter_namespaces,
     prctl,
+    private_mounts,
     scrub_environment,
 )
-from mathforge.sandbox.protocol import BufferedConn, ProtocolError, recv_msg, send_msg
+from mathforge.sandbox.protocol import BufferedConn, ProtocolError, check_result, recv_msg, send_msg
+from mathforge.sandbox.tempdirs import TreeRemover, base_prefix, owner_tag
 
 _GRACE = 0.5  # seconds a child that closed its channel gets to exit before we kill it
 _RECOLLAPSE_EVERY = 32  # forks between re-collapsing the heap into huge pages (see hugepages.py)
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _WARM_SYMPY = """
 x, y = symbols("x y")
 solve(x**2 - 5*x + 6, x); solve([x + y - 10, x - y - 2], [x, y]); simplify((x**2 - 1) / (x - 1))
@@ -88,6 +102,10 @@ class _Child:
         "killed_for",
         "eof",
         "cpu_soft",
+        "seq",
+        "stopped",
+        "report",
+        "forged",
     )
 
     def __init__(self, pid: int, conn: BufferedConn, kind: str, tmp: str, cpu_soft: int):
@@ -99,13 +117,22 @@ class _Child:
         self.grace: float | None = None
         self.killed_for: str | None = None
         self.eof = False
+        self.seq = 0  # number of the last cell sent to a session child
+        self.stopped = False  # SIGSTOPped between cells
+        self.report = False  # the current request asked for the isolation report
+        self.forged = False  # the previous cell's reply was forged (its real one came after it)
 
 
 class Zygote:
     def __init__(self, sock: socket.socket, cfg: dict, ns_report: dict):
+        self.stopping = False
+        for sig in _STOP_SIGNALS:  # first: a signal during the warm-up must not leave the temp dir
+            signal.signal(sig, self._on_stop_signal)
         self.cfg = cfg
         self.index = int(cfg.get("index", 0))
         self.ns_report = ns_report
+        self.max_output = int(cfg.get("max_output", 1 << 18))
+        self.freeze = bool(cfg.get("freeze_sessions", True))
         _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # one socket per live child
         self.loaded = warm(list(cfg.get("preload", [])))
@@ -113,11 +140,14 @@ class Zygote:
         if cfg.get("prelude"):
             exec(cfg["prelude"], self.template)
         read_paths = default_read_paths() + list(cfg.get("read_paths") or [])
-        self.plan = ChildPlan(cfg, self.index, read_paths)
+        private = bool(ns_report.get("mount_namespace", (False,))[0])
+        self.plan = ChildPlan(cfg, self.index, read_paths, private_mounts=private)
         scrub_environment()
         root = os.path.abspath(cfg.get("temp_root") or "/tmp")
-        self.base = tempfile.mkdtemp(prefix=f"mathforge-sbx{self.index}-", dir=root)
+        owner = str(cfg.get("owner") or f"0.{os.getpid()}")
+        self.base = tempfile.mkdtemp(prefix=base_prefix(self.index, owner), dir=root)
         os.chmod(self.base, 0o711)  # children (other uids) may enter their own subdir, not list others
+        self.removing: list[TreeRemover] = []  # temp dirs of reaped children still being deleted
         self.seq = 0
         self.parent = BufferedConn(sock)
         self.sel = selectors.DefaultSelector()
@@ -143,13 +173,19 @@ class Zygote:
                 "loaded": self.loaded,
                 "modules": modules,
                 "namespaces": ns_report,
+                "temp_dir": self.base,
                 "huge_pages": self.huge.detail if self.huge else "disabled by configuration",
             }
         )
 
     # ------------------------------------------------------------------------------------ loop
+    def _on_stop_signal(self, *_) -> None:
+        self.stopping = True  # acted on by the loop (the wakeup fd makes select return)
+
     def serve(self) -> None:
         while True:
+            if self.stopping:
+                self._shutdown()
             for key, events in self.sel.select(self._next_wakeup()):
                 data = key.data
                 if data == "sigchld":
@@ -171,10 +207,18 @@ class Zygote:
             self._check_deadlines()
             self._start_queued()
             self._update_interest()
+            self._remove_some()
 
     def _next_wakeup(self) -> float | None:
+        if self.stopping or self.removing:
+            return 0.0
         times = [t for c in self.children.values() for t in (c.deadline, c.grace) if t is not None]
         return max(0.0, min(times) - time.monotonic()) if times else None
+
+    def _remove_some(self) -> None:
+        """A slice (about 2 ms) of deleting reaped children's temp dirs: never a stall of the loop."""
+        if self.removing and self.removing[0].step():
+            self.removing.pop(0)
 
     def _update_interest(self) -> None:
         for conn, data in [(self.parent, self.parent)] + [
@@ -215,16 +259,19 @@ class Zygote:
         elif op == "cell":
             rec = self.sessions.get(str(msg.get("sid")))
             if rec is None or rec.eof or rec.killed_for:
-                self.parent.send({"id": rid, "gone": True})
+                self.parent.send({"id": rid, "gone": True, "forged": bool(rec and rec.forged)})
             elif rec.req is not None:
                 self._reply(
                     rid, {"status": "error", "error": "RuntimeError: session is busy"}, 0.0, alive=True
                 )
             else:
                 opts = msg.get("opts", {})
-                rec.conn.send({"code": msg.get("code", ""), "opts": opts})
+                rec.seq += 1
+                self._continue(rec)
+                rec.conn.send({"code": msg.get("code", ""), "opts": opts, "seq": rec.seq})
                 rec.req, rec.started = rid, time.monotonic()
                 rec.deadline = rec.started + float(opts.get("timeout", 5.0))
+                rec.report = bool(opts.get("report"))
         elif op == "close":
             rec = self.sessions.pop(str(msg.get("sid")), None)
             if rec is not None:
@@ -237,6 +284,7 @@ class Zygote:
                 "queued": len(self.queue),
             }
             stats["temp_dirs"] = len(os.listdir(self.base))
+            stats["stopped"] = sum(c.stopped for c in self.children.values())
             stats["fds"] = len(os.listdir("/proc/self/fd"))
             stats["huge_mib"] = huge_resident_mib()
             now = time.monotonic()
@@ -247,9 +295,12 @@ class Zygote:
             ]  # fmt: skip
             self.parent.send({"id": rid, "pong": True, **stats})
 
-    def _reply(self, rid, result: dict, duration: float, alive: bool) -> None:
+    def _reply(self, rid, result: dict, duration: float, alive: bool, forged: bool = False) -> None:
         result = dict(result, duration=round(duration, 6))
-        self.parent.send({"id": rid, "result": result, "alive": alive})
+        msg = {"id": rid, "result": result, "alive": alive}
+        if forged:
+            msg["forged"] = True  # the session should forget its previous cell: it lied about finishing
+        self.parent.send(msg)
 
     # ---------------------------------------------------------------------------------- children
     def _fork(self, kind: str, request: dict, cpu_seconds: float) -> _Child:
@@ -282,6 +333,9 @@ class Zygote:
     def _become_child(self, chan: socket.socket, kind: str, request: dict, tmp: str, cpu_soft: int) -> None:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a cell's SIGINT is KeyboardInterrupt
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
         os.setsid()
         fd = chan.detach()
         # drop the parent's channel, other children's channels, the epoll fd; keep what the plan needs
@@ -309,39 +363,59 @@ class Zygote:
                 self._reply(msg.get("id"), error, 0.0, alive=False)
                 continue
             rec.req, rec.deadline = msg.get("id"), rec.started + timeout
+            rec.report = bool(msg.get("opts", {}).get("report"))
             self.running += 1
 
     def _on_child(self, rec: _Child) -> None:
         try:
             alive = rec.conn.feed()
-            messages = rec.conn.messages()
+            for msg in rec.conn.messages():
+                if rec.killed_for is not None:
+                    break  # being killed (e.g. a stateless child that answered): the rest is noise
+                # a message between cells, or one answering the cell before: that cell's early reply
+                # was forged by its own code, and this is the real one arriving late
+                rec.forged = rec.req is None or (rec.kind == "session" and msg.get("seq") == rec.seq - 1)
+                if rec.req is None:
+                    raise ProtocolError("a message while no cell runs")
+                seq = rec.seq if rec.kind == "session" else None
+                self._finish(rec, check_result(msg, self.max_output, seq=seq, report=rec.report))
         except ProtocolError as exc:
-            self._answer_death(rec, "killed", f"Killed: {exc}")
+            self._answer_death(rec, "killed", f"Killed: the program broke the sandbox protocol ({exc})")
             self._kill(rec, "protocol")
             return
-        for msg in messages:
-            if rec.req is None:
-                continue  # unsolicited (a cell writing to the channel itself): ignore
-            self._finish(rec, msg)
         if not alive:
             self._mark_eof(rec)
 
-    def _finish(self, rec: _Child, msg: dict) -> None:
-        fields = {k: msg.get(k, "") for k in ("stdout", "stderr", "error", "status")}
-        if "report" in msg:
-            fields["report"] = msg["report"]
+    def _finish(self, rec: _Child, fields: dict) -> None:
         session_alive = rec.kind == "session" and not rec.eof
+        if session_alive and self.freeze:
+            self._stop(rec)  # before the reply: the child must not run on while no cell is out
         self._reply(rec.req, fields, time.monotonic() - rec.started, alive=session_alive)
         rec.req, rec.deadline = None, None
         if rec.kind == "run":
             self.running -= 1
             self._kill(rec, "done")
 
+    def _stop(self, rec: _Child) -> None:
+        try:
+            os.killpg(rec.pid, signal.SIGSTOP)
+            rec.stopped = True
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _continue(self, rec: _Child) -> None:
+        if rec.stopped:
+            rec.stopped = False
+            try:
+                os.killpg(rec.pid, signal.SIGCONT)
+            except (ProcessLookupError, PermissionError):
+                pass
+
     def _answer_death(self, rec: _Child, status: str, error: str) -> None:
         if rec.req is None:
             return
         self._reply(rec.req, {"stdout": "", "stderr": "", "error": error, "status": status},
-                    time.monotonic() - rec.started, alive=False)  # fmt: skip
+                    time.monotonic() - rec.started, alive=False, forged=rec.forged)  # fmt: skip
         rec.req, rec.deadline = None, None
         if rec.kind == "run":
             self.running -= 1
@@ -373,10 +447,15 @@ class Zygote:
         now = time.monotonic()
         for rec in list(self.children.values()):
             if rec.deadline is not None and now >= rec.deadline and rec.req is not None:
+                error = "TimeoutError: execution exceeded the time limit"
+                if rec.kind == "session" and _unread(rec.conn):
+                    # it never even read this cell: the cell before is still running, so its reply was forged
+                    rec.forged = True
+                    error += " (the previous cell was still running: its reply had been forged)"
                 self._kill(rec, "timeout")
                 if rec.sid is not None and self.sessions.get(rec.sid) is rec:
                     del self.sessions[rec.sid]
-                self._answer_death(rec, "timeout", "TimeoutError: execution exceeded the time limit")
+                self._answer_death(rec, "timeout", error)
             if rec.grace is not None and now >= rec.grace:
                 rec.grace = None
                 self._kill(rec, "grace")
@@ -400,7 +479,12 @@ class Zygote:
                 self._mark_eof(rec)
             if self.plan.seccomp is None and self.plan.drop_uid:
                 self._sweep_uid(self.plan.child_uid(pid))  # it could fork: kill what it left behind
-            shutil.rmtree(rec.tmp, ignore_errors=True)
+            try:
+                os.rmdir(rec.tmp)  # empty when the child had its own tmpfs: the kernel drops that
+            except FileNotFoundError:
+                pass
+            except OSError:
+                self.removing.append(TreeRemover(rec.tmp))  # deleted a slice per loop turn
 
     def _sweep_uid(self, uid: int) -> None:
         """SIGKILL every process running as ``uid`` (a dead child's unique uid), e.g. escaped forks.
@@ -445,6 +529,8 @@ class Zygote:
         return "killed", f"Killed: process exited with code {os.WEXITSTATUS(status)}"
 
     def _shutdown(self) -> None:
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
         for rec in list(self.children.values()):
             self._kill(rec, "shutdown")
         for pid in list(self.children):
@@ -452,8 +538,36 @@ class Zygote:
                 os.waitpid(pid, 0)
             except ChildProcessError:
                 pass
-        shutil.rmtree(self.base, ignore_errors=True)
+        remover = TreeRemover(self.base)
+        while not remover.step(1 << 30, seconds=3600):
+            pass
         os._exit(0)
+
+
+def _unread(conn: BufferedConn) -> bool:
+    """Has the peer left some of what we sent unread? (SIOCOUTQ: bytes it has not consumed yet.)"""
+    if conn.wbuf:
+        return True
+    try:
+        return struct.unpack("i", fcntl.ioctl(conn.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0] > 0
+    except OSError:
+        return False
+
+
+def _wait_for_zygote(sock: socket.socket, pid: int) -> None:
+    """The launcher outside the PID namespace: pass a stop signal on (the zygote cleans up), then exit
+    with the zygote. SIGKILLing it would leave its temp dir behind (a ``timeout`` or Ctrl-C signals the
+    whole process group, this launcher included)."""
+    sock.close()
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, lambda *_: os.kill(pid, signal.SIGTERM))
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    os._exit(os.waitstatus_to_exitcode(status) & 0x7F)
 
 
 def _nspids(pid: str) -> list[str]:
@@ -472,20 +586,18 @@ def main(argv: list[str]) -> None:
     cfg = recv_msg(sock)
     if cfg is None:
         return
+    cfg["owner"] = owner_tag()  # the process the Sandbox started, in its PID namespace: names the temp dir
     ns_report = enter_namespaces(cfg.get("network_namespace", True), cfg.get("pid_namespace", True))
-    if ns_report.get("pid_namespace", (False, ""))[0]:
+    pid_ns = bool(ns_report.get("pid_namespace", (False, ""))[0])
+    if pid_ns:
         pid = os.fork()  # the first child is PID 1 of the new namespace: it becomes the zygote
         if pid > 0:
-            sock.close()
-            signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
-            while True:
-                try:
-                    _, status = os.waitpid(pid, 0)
-                    break
-                except InterruptedError:
-                    continue
-            os._exit(os.waitstatus_to_exitcode(status) & 0x7F)
+            _wait_for_zygote(sock, pid)
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if cfg.get("mount_namespace", True):
+        ns_report.update(private_mounts(fresh_proc=pid_ns))
+    else:
+        ns_report["mount_namespace"] = (False, "disabled by configuration")
     try:
         Zygote(sock, cfg, ns_report).serve()
     except Exception as exc:
