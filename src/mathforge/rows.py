@@ -156,6 +156,7 @@ class ExecutionRecord(BaseModel):
     output: str
     status: str
     duration: float = 0.0
+    replaced: int = 0  # characters of the output that were not valid text (shown as U+FFFD)
 
 
 class PredictionRow(Row):

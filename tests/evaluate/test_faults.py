@@ -85,3 +85,21 @@ def test_synthesis_records_failed_requests_and_retries_them(fault_server, tmp_pa
     assert stats["requests_failed"] == 0 and stats["questions_with_a_solution"] == 6
     # only p2 was asked for again (one request for its 2 samples); the others were in the samples log already
     assert stats["requests_sent"] == 1 and stats["requests_cached"] == 0
+
+
+def test_a_program_printing_a_lone_surrogate_is_recorded_and_counted(
+    tmp_path, arithmetic_backend, toy_problems
+):
+    """#12.1 end to end: the sample is written (valid text), the report counts it, and a resume reads it back."""
+    from dataclasses import replace
+
+    from mathforge.evaluate import EvaluateConfig, run
+
+    problems = [replace(toy_problems[0], id="s", question="What is chr(56575)?", gold="x"), toy_problems[1]]
+    cfg = EvaluateConfig(out=str(tmp_path), sandbox_workers=1, grade_workers=1)
+    m = run(cfg, backend=arithmetic_backend, problems=problems)
+    rows = {r["id"]: r for r in _lines(tmp_path / "predictions.jsonl")}
+    assert rows["s"]["executions"][0]["output"] == "\ufffd" and rows["s"]["executions"][0]["replaced"] == 1
+    assert m["executions"]["invalid_text_outputs"] == 1 and m["samples"] == 2
+    assert "1 printed text that is not valid Unicode" in (tmp_path / "report.md").read_text()
+    assert run(cfg, backend=arithmetic_backend, problems=problems)["samples"] == 2  # the resume reads it back

@@ -223,7 +223,9 @@ def test_forged_session_reply_buys_no_time_after_it(one_zygote):
         assert one_zygote.stats()[0]["stopped"] >= 1  # frozen while no cell runs
         r = s.run("print(state)")
         assert (r.status, r.stdout) == ("ok", "honest\n")
-        assert s.history == ["state = 'honest'", "print(state)"] and s.restarts == 1
+        # one rebuild drops the forger; on a loaded machine a rebuilt child can also miss the 1.5 s deadline
+        # once more and be rebuilt again, which changes nothing of what it holds
+        assert s.history == ["state = 'honest'", "print(state)"] and s.restarts >= 1
         stats = one_zygote.stats()[0]
         assert stats["children"] == stats["sessions"]  # the forger's sleep(60) did not outlive the deadline
 

@@ -49,6 +49,8 @@ def summarize(rows: Iterable[PredictionRow], equiv_many: EquivMany, n: int | Non
         "total": sum(statuses.values()),
         "by_status": dict(statuses.most_common()),
         "per_sample": sum(statuses.values()) / max(1, len(used)),
+        # programs that printed text that is not valid Unicode (lone surrogates, raw bytes): shown as U+FFFD
+        "invalid_text_outputs": sum(1 for r in used for e in r.executions if e.replaced),
     }
     grading = Counter(r.grade_status for r in used)
     metrics["answered"] = sum(r.answer is not None for r in used) / max(1, len(used))

@@ -113,7 +113,9 @@ def prediction_row(traj, problem, verdict) -> PredictionRow:
         mode=traj.mode,
         text=traj.text,
         executions=[
-            ExecutionRecord(code=e.code, output=e.output, status=e.status, duration=e.duration)
+            ExecutionRecord(
+                code=e.code, output=e.output, status=e.status, duration=e.duration, replaced=e.replaced
+            )
             for e in traj.executions
         ],  # fmt: skip
         rounds=traj.rounds,

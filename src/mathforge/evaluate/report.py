@@ -53,7 +53,8 @@ def render_report(metrics: dict, example: PredictionRow | None = None) -> str:
     lines += [
         "## Tool use",
         "",
-        f"{ex.get('total', 0)} executions ({ex.get('per_sample', 0):.2f} per sample).",
+        f"{ex.get('total', 0)} executions ({ex.get('per_sample', 0):.2f} per sample); "
+        f"{ex.get('invalid_text_outputs', 0)} printed text that is not valid Unicode (shown as U+FFFD).",
         "",
         "| finish reason | samples |",
         "| --- | ---: |",

@@ -121,7 +121,9 @@ class Steps:
         from mathforge.sandbox import render
 
         shown = render(result, **self.render_kwargs)
-        traj.executions.append(Execution(code, shown, result.status, round(result.duration, 4)))
+        traj.executions.append(
+            Execution(code, shown, result.status, round(result.duration, 4), result.replaced)
+        )
         traj.exec_seconds += result.duration
         self._append_output(traj, shown)
         if self.mode == "pot":

@@ -24,6 +24,7 @@ class Execution:
     output: str  # the rendered text the model saw in the output block
     status: str  # mathforge.sandbox ExecResult.status
     duration: float = 0.0
+    replaced: int = 0  # characters of the output that were not valid text, shown as U+FFFD
 
 
 @dataclass
