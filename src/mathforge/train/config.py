@@ -39,11 +39,32 @@ class LoraConfig(BaseModel):
     merge: bool = True  # write the merged full model so the next stage / inference loads a plain checkpoint
 
 
+class ValueConfig(BaseModel):
+    """An ``ovm`` stage: a scalar value head on the backbone, trained on solutions labelled correct or not.
+
+    loss = ``alpha`` x MSE(value of each scored token, the solution's 0/1 outcome) + ``lm_weight`` x the
+    next-token loss on the correct solutions. Prompt and interpreter-output tokens are in neither loss.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    alpha: float = 1.0
+    lm_weight: float = 1.0
+    # token: every model-written token (OVM); step: the last token of each step (line) and of the solution;
+    # last: the last token only (an outcome reward model)
+    targets: Literal["token", "step", "last"] = "token"
+    squash: Literal["none", "tanh"] = "none"  # tanh: values in (0, 1) as (1 + tanh(z)) / 2
+    affine: bool = False  # a learned gain and bias on the hidden state before the linear head
+
+
 class StageConfig(BaseModel):
-    """One SFT pass. Rows are ``prompt`` + ``completion`` or ``question`` + ``solution``."""
+    """One training pass. Rows are ``prompt`` + ``completion`` or ``question`` + ``solution``
+    (:class:`~mathforge.rows.SolutionRow`; an ``ovm`` stage reads :class:`~mathforge.rows.ValueRow`)."""
 
     model_config = ConfigDict(extra="forbid")
     name: str = "sft"
+    # sft: next-token loss on the solutions; ovm: an outcome value model (mathforge.train.value)
+    type: Literal["sft", "ovm"] = "sft"
+    value: ValueConfig = Field(default_factory=ValueConfig)
     data: list[str] = Field(default_factory=list)
     prompt_format: str = "plain"  # how question rows become prompts (mathforge.solution.build_prompt)
     # chat prompts: "auto" = the mode's system prompt (a code row gets the tir one, a CoT row the cot one), as

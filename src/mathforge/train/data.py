@@ -24,12 +24,12 @@ class Example:
     mode: str  # cot | code
 
 
-def load_rows(paths: list[str | Path], limit: int | None = None, stage_format: str = "auto",
-              stage: str = "sft") -> list[SolutionRow]:  # fmt: skip
+def load_rows(paths: list[str | Path], limit: int | None = None, stage_format: str = "auto", stage: str = "sft",
+              row_type: type[SolutionRow] = SolutionRow) -> list[SolutionRow]:  # fmt: skip
     """The stage's rows, checked against its declared format; a :class:`DataError` when there are none."""
     rows: list[SolutionRow] = []
     for path in paths:
-        for line, row in read_rows(path, SolutionRow):
+        for line, row in read_rows(path, row_type):
             if stage_format != "auto" and row.mode == "code" and row.format != stage_format:
                 raise DataError(f"the row is written in {row.format!r} format but stage {stage!r} declares "
                                 f"solution_format {stage_format!r}", path, line, "format")  # fmt: skip

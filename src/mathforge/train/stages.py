@@ -50,8 +50,11 @@ def report(cfg: TrainConfig, result) -> int:
 def plan(cfg: TrainConfig) -> list[dict]:
     """Validate every stage's rows (without a tokenizer: nothing is downloaded) and say what would run."""
     source, out = cfg.base_model, []
+    from mathforge.rows import SolutionRow, ValueRow
+
     for stage in cfg.resolved_stages():
-        rows = load_rows(stage.data, stage.limit, stage.solution_format, stage.name)
+        row_type = ValueRow if stage.type == "ovm" else SolutionRow
+        rows = load_rows(stage.data, stage.limit, stage.solution_format, stage.name, row_type=row_type)
         modes = Counter(r.mode for r in rows)
         out.append({
             "stage": stage.name, "from": source, "to": str(Path(cfg.output_dir) / stage.name), "rows": len(rows),
@@ -234,7 +237,12 @@ def run_stage(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    trainer, tokenizer, stats = build_trainer(stage, model_path, out_dir, callbacks)
+    if stage.type == "ovm":
+        from mathforge.train.value import build_value_trainer
+
+        trainer, tokenizer, stats = build_value_trainer(stage, model_path, out_dir, callbacks)
+    else:
+        trainer, tokenizer, stats = build_trainer(stage, model_path, out_dir, callbacks)
     last = get_last_checkpoint(str(out_dir))
     if last:
         log.warning("stage %r: resuming from %s", stage.name, last)
@@ -253,6 +261,11 @@ def run_stage(
 
 
 def _save(trainer, tokenizer, stage: StageConfig, out_dir: Path) -> None:
+    if stage.type == "ovm":
+        from mathforge.train.value import save_value_model
+
+        save_value_model(trainer, tokenizer, stage, out_dir)
+        return
     if stage.lora is None:
         trainer.save_model(str(out_dir))
         return
