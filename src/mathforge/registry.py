@@ -27,6 +27,7 @@ STAGE_MODULES = (
     "mathforge.train.stage",
     "mathforge.evaluate.stage",
     "mathforge.ovm.stage",
+    "mathforge.selftrain.stage",
     "mathforge.sandbox.stage",
     "mathforge.recipes",
     "mathforge.demo.stage",

@@ -19,10 +19,14 @@ class EvaluateConfig(ProblemsConfig, BackendConfig, SamplingConfig, LoopConfig, 
 
     n: int = setting(1, "samples per problem (maj@k and pass@k when > 1)", ge=1)
     value_model: str | None = setting(
-        None, "with n > 1: rerank the samples with this value model (OVM@k beside maj@k; see ovm rerank)",
-        io="in", kind="model",
+        None,
+        "with n > 1: rerank the samples with this value model (OVM@k beside maj@k; see ovm rerank)",
+        io="in",
+        kind="model",
     )
-    rerank_thresholds: list[float] = setting([0.2, 0.4], "outlier-free reranking: drop answer classes below these shares")
+    rerank_thresholds: list[float] = setting(
+        [0.2, 0.4], "outlier-free reranking: drop answer classes below these shares"
+    )
     out: str = setting("runs/eval", "output folder", io="out", kind="dir")
     grade_timeout: float = redefault(GraderConfig, "grade_timeout", 10.0)
 
