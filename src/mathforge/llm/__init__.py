@@ -65,7 +65,11 @@ def load_backend(cfg: BackendConfig, **overrides) -> Backend:
         continuous = cfg.continuous_batching
         if continuous is None:  # a tiny model's steps are too cheap for the manager's per-step work to pay
             continuous = backend.model.num_parameters() >= CONTINUOUS_MIN_PARAMETERS
-        if continuous:
+        if continuous and backend.device == "cpu":  # dense slots: paged attention does not pay on a CPU
+            from mathforge.llm.slots import SlotBackend
+
+            backend = SlotBackend(backend, slots=cfg.batch_size)
+        elif continuous:
             from mathforge.llm.continuous import ContinuousHFBackend
 
             backend = ContinuousHFBackend(backend, slots=cfg.batch_size)

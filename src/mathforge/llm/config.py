@@ -39,8 +39,8 @@ class BackendConfig(Config):
     device: str | None = setting(None, "in-process: torch device (default: cuda if available, else cpu)")
     continuous_batching: bool | None = setting(
         None,
-        "in-process: continuous batching (a finished row's slot is refilled at once; sampled decoding is then "
-        "not repeatable bit for bit); default: on for models of 50M+ parameters, off for smaller ones",
+        "in-process: continuous batching (a finished row's slot is refilled at once: dense slots on a CPU, "
+        "transformers' paged manager on a GPU); default: on for models of 50M+ parameters, off for smaller ones",
     )
     cache: str | None = setting(
         None, "SQLite request cache: replies are stored as they arrive and a re-run answers from it"

@@ -28,11 +28,15 @@ def transformers_server(
     threads: int | None = 1,
     startup_timeout: float = 180.0,
     log: str | os.PathLike | None = None,
+    continuous_batching: bool = False,
 ):
     """Run ``transformers serve MODEL`` on 127.0.0.1 (a free port by default); yields the base URL
     (``http://127.0.0.1:PORT/v1``) once ``/health`` answers, and kills the server's process group after.
 
     ``threads``: OMP/torch threads of the server (1 suits tiny models on a shared CPU).
+    ``continuous_batching``: serve concurrent requests together (``--continuous-batching``); without it
+    ``transformers serve`` answers one request at a time, so a concurrent client's requests queue behind
+    each other (a real model's evaluation then crawls: that, not a hang, is what a 400 s wait was).
     """
     import httpx
 
@@ -50,6 +54,7 @@ def transformers_server(
         device,
         "--log-level",
         "warning",
+        *(["--continuous-batching"] if continuous_batching else []),
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     if threads:
