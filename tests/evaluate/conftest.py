@@ -34,7 +34,7 @@ class ArithmeticBackend(Backend):
         for k, prompt in enumerate(prompts):
             self.calls += 1
             self.last_call = (prompt, params)
-            expr = re.findall(r"What is (.*?)\?", prompt)[-1]  # the question (worked examples come first)
+            expr = (re.findall(r"What is (.*?)\?", prompt) or ["0"])[-1]  # the question (examples come first)
             done = re.findall(r"```output\n(.*?)\n```", prompt)
             samples = []
             for i in range(params.n):

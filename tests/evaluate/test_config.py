@@ -22,7 +22,10 @@ def _other_value(name: str, field):
     inner, _ = unwrap_optional(field.annotation)
     if inner is bool:
         return not default
-    kind = scalar_type(field.annotation) or list_item_type(field.annotation)
+    item = list_item_type(field.annotation)
+    if item is not None:
+        return [0.3] if item is float else [3] if item is int else [f"value-of-{name}"]
+    kind = scalar_type(field.annotation)
     if kind is int:
         return (default or 0) + 3
     if kind is float:
@@ -46,13 +49,10 @@ def test_the_config_declares_what_the_old_keyword_api_had_and_more():
 def test_every_setting_is_reachable_from_the_cli(name):
     value = SETTINGS[name]
     flag = "--" + name.replace("_", "-")
-    argv = (
-        ["evaluate", flag]
-        if value is True
-        else ["evaluate", f"--no-{name.replace('_', '-')}"]
-        if value is False
-        else ["evaluate", flag, str(value)]
-    )
+    if isinstance(value, bool):
+        argv = ["evaluate", flag if value else f"--no-{name.replace('_', '-')}"]
+    else:
+        argv = ["evaluate", flag, *map(str, value if isinstance(value, list) else [value])]
     cfg = config_from_args(EvaluateConfig, build_parser().parse_args(argv))
     assert getattr(cfg, name) == value
 
@@ -60,7 +60,7 @@ def test_every_setting_is_reachable_from_the_cli(name):
 def test_every_setting_is_reachable_from_a_recipe(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "shots.jsonl").write_text('{"question": "q", "solution": "s"}\n')
-    settings = dict(SETTINGS, model="some-org/some-model", dataset="gsm8k", data_dir=str(tmp_path),
+    settings = dict(SETTINGS, model="some-org/some-model", dataset="gsm8k", data_dir=str(tmp_path), value_model="org/vm",
                     few_shot_file=str(tmp_path / "shots.jsonl"))  # fmt: skip
     settings.pop("base_url")  # with a server the model is a name; keep the local form checked too
     lines = "\n".join(f"      {k}: {v!r}" if isinstance(v, str) else f"      {k}: {str(v).lower() if isinstance(v, bool) else v}"

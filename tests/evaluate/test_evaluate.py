@@ -32,7 +32,13 @@ def test_rows_metrics_and_report(tmp_path, toy_problems, arithmetic_backend):
     # 0.25 was graded equivalent to \frac{1}{4}: not string equality
     assert c["answer"] == "0.25" and c["correct"] is True and c["grade_status"] == "ok"
     assert c["executions"] == [
-        {"code": "print(1 / 4)", "output": "0.25", "status": "ok", "duration": c["executions"][0]["duration"]}
+        {
+            "code": "print(1 / 4)",
+            "output": "0.25",
+            "status": "ok",
+            "duration": c["executions"][0]["duration"],
+            "replaced": 0,
+        }
     ]
     assert c["text"].startswith("Let's compute.\n```python\nprint(1 / 4)\n```\n```output\n0.25\n```\n")
     assert (

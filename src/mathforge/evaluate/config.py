@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import model_validator
+
 from mathforge.answer.config import GraderConfig
 from mathforge.config import redefault, setting
 from mathforge.data.config import ProblemsConfig
@@ -18,6 +20,14 @@ class EvaluateConfig(ProblemsConfig, BackendConfig, SamplingConfig, LoopConfig, 
     """
 
     n: int = setting(1, "samples per problem (maj@k and pass@k when > 1)", ge=1)
+    suite: str | None = setting(
+        None,
+        "a named list of benchmarks instead of --dataset (tora-ood, mario, competition, easy-word, or a YAML "
+        "file): one table, each dataset in OUT/<dataset>/",
+        resume=True,
+    )
+    reference: str | None = setting(None, "a YAML file of reference rows ({name: {dataset: percent}}) for the suite table",
+                                    io="in")  # fmt: skip
     value_model: str | None = setting(
         None,
         "with n > 1: rerank the samples with this value model (OVM@k beside maj@k; see ovm rerank)",
@@ -29,6 +39,12 @@ class EvaluateConfig(ProblemsConfig, BackendConfig, SamplingConfig, LoopConfig, 
     )
     out: str = setting("runs/eval", "output folder", io="out", kind="dir")
     grade_timeout: float = redefault(GraderConfig, "grade_timeout", 10.0)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if self.suite and self.dataset:
+            raise ValueError("give --dataset or --suite, not both")
+        return self
 
 
 class GradeConfig(ProblemsConfig, GraderConfig):

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 from mathforge.answer.classes import EquivMany, answer_classes
 from mathforge.evaluate.sampling import default_ks, sample_metrics
+from mathforge.evaluate.stats import bootstrap_ci, standard_error
 from mathforge.rows import PredictionRow
 
 UNIT = "fraction"
@@ -37,6 +38,11 @@ def summarize(rows: Iterable[PredictionRow], equiv_many: EquivMany, n: int | Non
     width = max((len(c) for _, c, _ in problems), default=1)
     metrics: dict = {"unit": UNIT, "problems": len(problems), "samples": len(used)}
     metrics.update(_scores(problems, width))
+    per_problem = [sum(c) / len(c) for _, c, _ in problems]  # pass@1 [avg of k] of each problem
+    metrics["accuracy_se"] = standard_error(per_problem)
+    metrics["accuracy_ci95"] = list(bootstrap_ci(per_problem))  # over problems (seeded)
+    if width > 1:
+        metrics["pass@1[avg of k]"] = sum(per_problem) / max(1, len(per_problem))
     for name, key in (("by_subject", lambda r: r.subject), ("by_level", _level)):
         groups: dict[str, list] = defaultdict(list)
         for item in problems:

@@ -26,6 +26,9 @@ def render_report(metrics: dict, example: PredictionRow | None = None) -> str:
     lines += ["", "## Results", "", "Accuracies are percentages of samples.", ""]
     lines += ["| metric | value (%) |", "| --- | ---: |"]
     lines += [f"| {k} | {_pct(metrics[k])} |" for k in score_keys(metrics)]
+    if metrics.get("accuracy_ci95"):
+        lo, hi = metrics["accuracy_ci95"]
+        lines.append(f"| accuracy 95% interval (bootstrap over problems) | {_pct(lo)}-{_pct(hi)} |")
     grading = metrics.get("grading", {})
     lines += [
         f"| answered | {_pct(metrics.get('answered', 0))} |",

@@ -24,8 +24,13 @@ def run(cfg: EvaluateConfig, *, problems: list | None = None, backend=None) -> d
     """Evaluate; returns the metrics (also written to ``cfg.out/metrics.json``).
 
     ``problems`` and ``backend`` may be passed ready-made (the demo and tests do); otherwise they come from
-    ``cfg`` (``dataset``, ``model``/``base_url``), and the backend is closed at the end.
+    ``cfg`` (``dataset``, ``model``/``base_url``), and the backend is closed at the end. With ``suite`` every
+    dataset of the suite is evaluated in turn and the suite's table is returned (:mod:`.suites`).
     """
+    if cfg.suite:
+        from mathforge.evaluate.suites import run_suite
+
+        return run_suite(cfg, backend)
     problems = load_inputs(cfg, problems)
     with (
         cfg.make_grader() as grader,
@@ -172,6 +177,12 @@ def report(cfg: EvaluateConfig, metrics: dict) -> int:
     """The console summary of ``mathforge evaluate``."""
     from mathforge.evaluate.metrics import score_keys
 
+    if cfg.suite:
+        from mathforge.evaluate.suites import render_suite
+
+        print(render_suite(metrics))
+        print(f"wrote {cfg.out}/suite.json, suite.md and one folder per dataset")
+        return 0
     scores = "  ".join(f"{k}={100 * metrics[k]:.1f}%" for k in score_keys(metrics))
     t = metrics["timing"]
     print(f"{metrics['problems']} problems, {metrics['samples']} samples: {scores}")

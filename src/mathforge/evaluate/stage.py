@@ -1,5 +1,6 @@
 """The stages of this package in the registry: ``evaluate`` and ``grade``."""
 
+from mathforge.evaluate.compare import CompareConfig
 from mathforge.evaluate.config import EvaluateConfig, GradeConfig
 from mathforge.registry import Stage
 
@@ -29,5 +30,12 @@ STAGES = [
             "subject, level.\nWrites DIR/graded.jsonl (re-running resumes), DIR/metrics.json (the same layout "
             "as evaluate's) and DIR/report.md."
         ),
+    ),
+    Stage(
+        "compare",
+        CompareConfig,
+        run="mathforge.evaluate.compare:run",
+        report="mathforge.evaluate.compare:report",
+        help="paired comparison of runs of the same problems: flips, McNemar's exact test, bootstrap interval",
     ),
 ]
