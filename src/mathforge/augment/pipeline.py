@@ -19,16 +19,15 @@ def load_gsm8k(
 ) -> list:
     """GSM8K problems (``mathforge.data.Problem``; ``solution`` holds the annotated chain).
 
-    ``source``: a JSONL file in GSM8K's format, or None for the ``gsm8k`` split of the data folder.
+    ``source``: a JSONL file in GSM8K's format, or a dataset name (None: ``gsm8k``) resolved in the data folder.
     """
     from mathforge.data import load_problems
 
-    if source is not None:
-        problems = load_problems(source, split=split, limit=limit, fmt="gsm8k")
-    else:
-        problems = load_problems("gsm8k", split=split, data_dir=data_dir, limit=limit)
+    source = source or "gsm8k"
+    is_file = Path(str(source)).suffix in (".json", ".jsonl") or Path(str(source)).is_file()
+    problems = load_problems(source, split=split, data_dir=data_dir, limit=limit, fmt="gsm8k" if is_file else None)
     if not problems:
-        raise DataError("no problems: the file or split is empty", source or "gsm8k", field="dataset")
+        raise DataError("no problems: the file or split is empty", source, field="dataset")
     for p in problems:
         if not p.solution or "####" not in p.solution:
             raise DataError("GSM8K problem without an annotated solution", field="answer")
