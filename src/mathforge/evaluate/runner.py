@@ -157,6 +157,9 @@ def write_outputs(out: Path, metrics: dict, log: PredictionLog) -> None:
     write_jsonl(out / "failed.jsonl", log.failed)  # this run's failures only: a re-run retries them
     write_json(out / "metrics.json", metrics)
     (out / "report.md").write_text(render_report(metrics, pick_example(log.rows.rows)), encoding="utf-8")
+    from mathforge.view import write_beside
+
+    write_beside(out)  # report.html: the run in a browser (never fails the run)
 
 
 def report(cfg: EvaluateConfig, metrics: dict) -> int:
