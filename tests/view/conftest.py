@@ -27,7 +27,11 @@ def prediction(i: int, correct: bool, *, sample: int = 0, status: str = "ok", su
     """Problem ``i`` asks for ``i + 7``; a wrong sample answers one more."""
     gold = str(i + 7)
     answer = gold if correct else str(i + 8)
-    output = "Traceback (most recent call last):\nZeroDivisionError: division by zero" if status == "error" else None
+    output = (
+        "Traceback (most recent call last):\nZeroDivisionError: division by zero"
+        if status == "error"
+        else None
+    )
     if status == "timeout":
         output = "TimeoutError: the program ran longer than 5 s"
     text = tir_text(i, 7, answer, output)
@@ -40,8 +44,14 @@ def prediction(i: int, correct: bool, *, sample: int = 0, status: str = "ok", su
         level=level if level is not None else str(1 + i % 3),
         prompt=f"{PROMPT_HEAD}What is {i} plus seven?{PROMPT_TAIL}",
         text=text,
-        executions=[ExecutionRecord(code=f"x = {i} + 7  # the sum\nprint(x)", output=output or str(i + 7),
-                                    status=status, duration=0.0123)],  # fmt: skip
+        executions=[
+            ExecutionRecord(
+                code=f"x = {i} + 7  # the sum\nprint(x)",
+                output=output or str(i + 7),
+                status=status,
+                duration=0.0123,
+            )
+        ],  # fmt: skip
         rounds=1,
         tokens=40,
         finish="stop",
@@ -51,7 +61,9 @@ def prediction(i: int, correct: bool, *, sample: int = 0, status: str = "ok", su
     )
 
 
-def write_run(folder: Path, rows: list[PredictionRow], *, metrics: dict | None = None, model: str = "toy-model") -> Path:
+def write_run(
+    folder: Path, rows: list[PredictionRow], *, metrics: dict | None = None, model: str = "toy-model"
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     write_rows(folder / "predictions.jsonl", rows)
     write_json(folder / "config.json", {"model": model, "dataset": "toy", "mode": "tir", "n": 1,

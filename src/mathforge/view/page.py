@@ -35,7 +35,9 @@ class ViewResult:
     html_bytes: int  # the whole page
 
 
-def build_payload(evals: list[EvalRun], trains: list[TrainRun], title: str, max_chars: int = MAX_CHARS) -> dict:
+def build_payload(
+    evals: list[EvalRun], trains: list[TrainRun], title: str, max_chars: int = MAX_CHARS
+) -> dict:
     problems = Problems()
     runs = [run_payload(run, problems, max_chars) for run in evals]
     return {
@@ -54,7 +56,9 @@ def train_payload(train: TrainRun) -> dict:
     stages = []
     for s in train.stages:
         trained, total = s.get("trained_tokens_per_epoch"), s.get("tokens_per_epoch")
-        curve = [[p["step"], p.get("loss"), p.get("lr")] for p in s["loss_curve"] if p.get("loss") is not None]
+        curve = [
+            [p["step"], p.get("loss"), p.get("lr")] for p in s["loss_curve"] if p.get("loss") is not None
+        ]
         stages.append({
             "stage": s["stage"],
             "base_model": s.get("base_model"),
@@ -100,7 +104,9 @@ def write_view(
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     tmp.write_text(html, encoding="utf-8", errors="replace")
     os.replace(tmp, out)
-    json_bytes = len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace"))
+    json_bytes = len(
+        json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+    )
     return ViewResult(out, [r.name for r in evals], [t.name for t in trains], json_bytes, out.stat().st_size)
 
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections import Counter, defaultdict
 
 from mathforge.rows import PredictionRow, sniff_format
 from mathforge.solution import Code, Output, parse
 from mathforge.view.sources import EvalRun
 
+_LABEL = re.compile(r"[A-Za-z]+: ")
 MAX_CHARS = 6000  # per text, code or output block: one runaway print() must not make the page heavy
 Z95 = 1.959963984540054
 
@@ -39,14 +41,20 @@ class Problems:
             return i, self.items[i]["q"] == question
         self.index[row.id] = len(self.items)
         self.items.append(
-            {"id": row.id, "gold": row.gold, "subject": row.subject, "level": level_name(row.level),
-             "dataset": row.dataset or None, "q": question}  # fmt: skip
+            {
+                "id": row.id,
+                "gold": row.gold,
+                "subject": row.subject,
+                "level": level_name(row.level),
+                "dataset": row.dataset or None,
+                "q": question,
+            }  # fmt: skip
         )
         return len(self.items) - 1, True
 
 
 def level_name(level: str | None) -> str | None:
-    """"3" -> "Level 3" (the spelling metrics.json uses)."""
+    """ "3" -> "Level 3" (the spelling metrics.json uses)."""
     if level is None:
         return None
     return level if level.lower().startswith("level") else f"Level {level}"
@@ -66,16 +74,26 @@ def run_payload(run: EvalRun, problems: Problems, max_chars: int = MAX_CHARS) ->
         middle = prompt[len(head) : len(prompt) - len(tail)] if prompt else ""
         index, same = problems.add(samples[0], middle.strip())
         items.append(
-            {"p": index, "pm": None if same else middle,
-             "s": [sample_payload(r, fmt, max_chars, cut) for r in samples]}  # fmt: skip
+            {
+                "p": index,
+                "pm": None if same else middle,
+                "s": [sample_payload(r, fmt, max_chars, cut) for r in samples],
+            }  # fmt: skip
         )
     return {
         "kind": "eval",
         "name": run.name,
         "path": str(run.path),
         "config": run.config,
-        "notes": run.notes + ([f"{cut['blocks']} long blocks shortened to {max_chars} characters (the full "
-                               "text is in the predictions file)"] if cut["blocks"] else []),  # fmt: skip
+        "notes": run.notes
+        + (
+            [
+                f"{cut['blocks']} long blocks shortened to {max_chars} characters (the full "
+                "text is in the predictions file)"
+            ]
+            if cut["blocks"]
+            else []
+        ),  # fmt: skip
         "prompt_head": head,
         "prompt_tail": tail,
         "summary": summarize(run),
@@ -91,6 +109,8 @@ def prompt_frame(prompts: list[str]) -> tuple[str, str]:
         return "", ""
     head = os.path.commonprefix(distinct)
     head = head[: head.rfind("\n") + 1]
+    label = _LABEL.match(os.path.commonprefix([p[len(head) :] for p in distinct]))
+    head += label.group(0) if label else ""  # "Question: " before every question belongs to the frame
     rests = [p[len(head) :] for p in distinct]
     tail = os.path.commonprefix([r[::-1] for r in rests])[::-1]
     tail = tail[tail.find("\n") :] if "\n" in tail else ""
@@ -117,23 +137,23 @@ def segments(row: PredictionRow, fmt: str, max_chars: int, cut: Counter) -> list
     """``["t", text]``, ``["c", code, i]``, ``["o", output, i, from_record]``: the transcript in order,
     with the i-th program matched to the i-th execution (-1: a program that was not run)."""
     execs = row.executions
+    parts = parse(row.text, fmt)
     out: list[list] = []
     ran = 0  # programs seen so far
-    pending = None  # the execution whose output the text should show next
-    for seg in parse(row.text, fmt):
+    for j, seg in enumerate(parts):
         if isinstance(seg, Code):
-            if pending is not None:  # the previous program's output is not in the text (pot mode)
-                out.append(["o", short(execs[pending].output, max_chars, cut), pending, 1])
-            pending = ran if ran < len(execs) else None
-            out.append(["c", short(seg.code, max_chars, cut), ran if ran < len(execs) else -1])
+            index = ran if ran < len(execs) else -1
+            out.append(["c", short(seg.code, max_chars, cut), index])
+            shown = j + 1 < len(parts) and isinstance(parts[j + 1], Output)
+            if index >= 0 and not shown:  # the text does not show this program's output (pot mode)
+                out.append(["o", short(execs[index].output, max_chars, cut), index, 1])
             ran += 1
         elif isinstance(seg, Output):
-            out.append(["o", short(seg.output, max_chars, cut), -1 if pending is None else pending, 0])
-            pending = None
+            before = out[-1] if out else None
+            index = before[2] if before and before[0] == "c" else -1
+            out.append(["o", short(seg.output, max_chars, cut), index, 0])
         else:
             out.append(["t", short(seg.text, max_chars, cut)])
-    if pending is not None:
-        out.append(["o", short(execs[pending].output, max_chars, cut), pending, 1])
     for i in range(ran, len(execs)):  # executions the transcript does not show (a format mismatch)
         out.append(["c", short(execs[i].code, max_chars, cut), i])
         out.append(["o", short(execs[i].output, max_chars, cut), i, 1])
@@ -172,7 +192,11 @@ def summarize(run: EvalRun) -> dict:
         "executions": sum(statuses.values()),
         "executions_per_sample": sum(statuses.values()) / len(rows),
         "exec_status": dict(statuses.most_common()),
-        "grading": {"timeout": grading["timeout"], "error": grading["error"], "no_answer": grading["no_answer"]},
+        "grading": {
+            "timeout": grading["timeout"],
+            "error": grading["error"],
+            "no_answer": grading["no_answer"],
+        },
         "finish": dict(Counter(r.finish or "?" for r in rows).most_common()),
         "invalid_text_outputs": sum(1 for r in rows for e in r.executions if e.replaced),
         "partial": metrics.get("partial"),
@@ -206,14 +230,18 @@ def breakdowns(rows: list[PredictionRow]) -> dict:
             groups[key(r) or "?"].append(r)
         if len(groups) > 1:
             out[name] = [
-                {"name": g, "problems": len({r.id for r in v}), "samples": len(v),
-                 "accuracy": sum(r.correct for r in v) / len(v)}  # fmt: skip
+                {
+                    "name": g,
+                    "problems": len({r.id for r in v}),
+                    "samples": len(v),
+                    "accuracy": sum(r.correct for r in v) / len(v),
+                }  # fmt: skip
                 for g, v in sorted(groups.items(), key=lambda kv: _natural(kv[0]))
             ]
     return out
 
 
 def _natural(name: str) -> tuple:
-    """"Level 10" after "Level 9"."""
+    """ "Level 10" after "Level 9"."""
     digits = "".join(ch for ch in name if ch.isdigit())
     return (name.rstrip("0123456789 "), int(digits) if digits else -1, name)

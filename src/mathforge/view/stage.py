@@ -31,7 +31,9 @@ def run(cfg: ViewConfig):
 
 
 def report(cfg: ViewConfig, result) -> int:
-    what = [f"{len(result.runs)} run(s)"] + ([f"{len(result.trains)} training folder(s)"] if result.trains else [])
+    what = [f"{len(result.runs)} run(s)"] + (
+        [f"{len(result.trains)} training folder(s)"] if result.trains else []
+    )
     print(f"wrote {result.out} ({result.html_bytes / 1024:.0f} KiB; {', '.join(what)}): open it in a browser")
     return 0
 

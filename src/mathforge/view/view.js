@@ -5,6 +5,7 @@
 "use strict";
 
 const PAGE_SIZE = 50;
+const FLIP_PAGE_SIZE = 20;  // the comparison's list stays short so the side-by-side view is in sight
 
 // ------------------------------------------------------------------------------------------ small helpers
 function h(tag, attrs, ...children) {
@@ -240,11 +241,11 @@ function problemHead(problem, question) {
 }
 
 // ------------------------------------------------------------------------------------------- pagination
-function pager(total, page, onPage) {
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+function pager(total, page, onPage, size = PAGE_SIZE) {
+  const pages = Math.max(1, Math.ceil(total / size));
   return h("div", { class: "pager" },
     h("button", { disabled: page <= 0, onclick: () => onPage(page - 1), "data-testid": "prev", text: "‹ previous" }),
-    h("span", { text: `page ${page + 1} of ${pages} (${PAGE_SIZE} a page)` }),
+    h("span", { text: `page ${page + 1} of ${pages} (${size} a page)` }),
     h("button", { disabled: page >= pages - 1, onclick: () => onPage(page + 1), "data-testid": "next", text: "next ›" }));
 }
 
@@ -263,6 +264,8 @@ class RunView {
         haystack: `${problem.id}\n${item.pm ?? problem.q}`.toLowerCase(),
       };
     });
+    this.hasSubject = this.items.some((x) => x.problem.subject);
+    this.hasLevel = this.items.some((x) => x.problem.level);
   }
 
   render() {
@@ -365,8 +368,8 @@ class RunView {
       const bad = [...x.statuses].filter((v) => v !== "ok");
       return h("tr", { class: st.selected === x ? "selected" : "", "data-id": x.problem.id, onclick: () => this.select(x) },
         h("td", { text: x.problem.id }),
-        h("td", { text: x.problem.subject || "" }),
-        h("td", { text: x.problem.level || "" }),
+        this.hasSubject ? h("td", { text: x.problem.subject || "" }) : null,
+        this.hasLevel ? h("td", { text: x.problem.level || "" }) : null,
         h("td", { class: "q", title: (x.item.pm ?? x.problem.q).slice(0, 500), text: (x.item.pm ?? x.problem.q).replace(/\s+/g, " ") }),
         h("td", {}, x.outcome === "correct" ? pill(`${x.right}/${x.total}`, "good") : x.outcome === "incorrect" ?
           pill(`${x.right}/${x.total}`, "bad") : pill(`${x.right}/${x.total}`, "warn")),
@@ -374,8 +377,8 @@ class RunView {
         h("td", { class: "num" }, String(programs), bad.length ? " " : "", bad.map((v) => pill(v, STATUS_KIND[v] || "plain"))));
     });
     const table = h("table", { class: "problems", "data-testid": "problem-table" },
-      h("thead", {}, h("tr", {}, ["id", "subject", "level", "question", "correct", "answer / gold", "programs"]
-        .map((t) => h("th", { class: t === "programs" ? "num" : "", text: t })))),
+      h("thead", {}, h("tr", {}, ["id", this.hasSubject && "subject", this.hasLevel && "level", "question", "correct",
+        "answer / gold", "programs"].filter(Boolean).map((t) => h("th", { class: t === "programs" ? "num" : "", text: t })))),
       h("tbody", {}, rows));
     this.tableHost.replaceChildren(table, pager(found.length, st.page, (p) => { st.page = p; this.update(); }));
   }
@@ -465,12 +468,13 @@ class CompareView {
     const indices = c.flips[st.flip];
     const baseIndex = this.runs.findIndex((r) => r.name === c.base);
     const otherIndex = this.runs.findIndex((r) => r.name === c.other);
-    const rows = indices.slice(st.page * PAGE_SIZE, (st.page + 1) * PAGE_SIZE).map((p) => {
+    const hasSubject = DATA.problems.some((p) => p.subject);
+    const rows = indices.slice(st.page * FLIP_PAGE_SIZE, (st.page + 1) * FLIP_PAGE_SIZE).map((p) => {
       const problem = DATA.problems[p];
       const score = (ri) => { const it = this.byRun[ri].get(p); return `${it.s.reduce((n, x) => n + x.c, 0)}/${it.s.length}`; };
       const answer = (ri) => this.byRun[ri].get(p).s[0].a ?? "–";
       return h("tr", { class: st.selected === p ? "selected" : "", "data-id": problem.id, onclick: () => { st.selected = p; this.drawList(list, c); this.showProblem(p); } },
-        h("td", { text: problem.id }), h("td", { text: problem.subject || "" }),
+        h("td", { text: problem.id }), hasSubject ? h("td", { text: problem.subject || "" }) : null,
         h("td", { class: "q", text: problem.q.replace(/\s+/g, " ") }),
         h("td", {}, h("code", { text: answer(baseIndex) }), ` (${score(baseIndex)})`),
         h("td", {}, h("code", { text: answer(otherIndex) }), ` (${score(otherIndex)})`),
@@ -479,9 +483,10 @@ class CompareView {
     list.replaceChildren(
       h("p", { class: "count", "data-testid": "flip-count", "data-count": indices.length, text: `${fmtInt(indices.length)} problems` }),
       h("table", { class: "problems" },
-        h("thead", {}, h("tr", {}, ["id", "subject", "question", c.base, c.other, "gold"].map((t) => h("th", { text: t })))),
+        h("thead", {}, h("tr", {}, ["id", hasSubject && "subject", "question", c.base, c.other, "gold"].filter(Boolean)
+          .map((t) => h("th", { text: t })))),
         h("tbody", {}, rows)),
-      pager(indices.length, st.page, (page) => { st.page = page; this.drawList(list, c); }));
+      pager(indices.length, st.page, (page) => { st.page = page; this.drawList(list, c); }, FLIP_PAGE_SIZE));
   }
 
   showProblem(p) {
@@ -548,7 +553,8 @@ function build() {
   if (sections.length) showTab(sections[0].id);
   const counts = [`${DATA.runs.length} run(s)`, DATA.trains.length ? `${DATA.trains.length} training folder(s)` : null];
   document.getElementById("subtitle").textContent = `${counts.filter(Boolean).join(", ")} · written ${DATA.generated} by mathforge ${DATA.version}`;
-  document.getElementById("foot").textContent = `Problem tables are paginated (${PAGE_SIZE} rows a page); filters and search run over every problem. ` +
+  document.getElementById("foot").textContent = `Problem tables are paginated (${PAGE_SIZE} rows a page, ${FLIP_PAGE_SIZE} in the ` +
+    "comparison's list); filters and search run over every problem. " +
     `Blocks longer than ${fmtInt(DATA.max_chars)} characters keep their head and tail (the predictions file has the full text). ` +
     "Accuracies are percentages of samples.";
 }
