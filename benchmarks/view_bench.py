@@ -206,7 +206,9 @@ def main() -> None:
     run_b = write_run(work / "gsm8k-b", gsm8k_rows(gsm8k, seed=2), "model-b")
     big = write_run(work / "gsm8k-n8", gsm8k_rows(gsm8k, seed=3, samples=8), "model-a (n=8)")
     pages = {}
-    print("| page | samples | predictions.jsonl KiB | payload JSON KiB | HTML KiB | HTML / predictions | build CPU s |")
+    print(
+        "| page | samples | predictions.jsonl KiB | payload JSON KiB | HTML KiB | HTML / predictions | build CPU s |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, paths in (("one run (1,319)", [run_a]), ("two runs compared", [run_a, run_b]),
                         ("one run, n=8 (10,552)", [big])):  # fmt: skip
@@ -219,7 +221,9 @@ def main() -> None:
         print(f"| {name} | {samples:,} | {source / 1024:,.0f} | {result.json_bytes / 1024:,.0f} | "
               f"{result.html_bytes / 1024:,.0f} | {result.html_bytes / source:.2f} | {cpu:.2f} |")  # fmt: skip
     blank = work / "blank.html"
-    blank.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'><title>blank</title></head><body></body></html>")
+    blank.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>blank</title></head><body></body></html>"
+    )
     browser = Browser()
     try:
         browser.load_ms(pages["one run (1,319)"])  # a first start of the renderer is not the page's cost

@@ -191,3 +191,11 @@ def test_a_large_run_is_paginated(open_page, tmp_path):
     assert table_rows.first.get_attribute("data-id") == "p0050"
     page.testid("filter-status").select_option("incorrect")  # a filter goes back to the first page
     assert page.count() == 600 and table_rows.first.get_attribute("data-id") == "p0001"
+
+
+def test_without_chromium_the_tests_say_why(monkeypatch):
+    import sys
+
+    module = sys.modules[__name__]
+    monkeypatch.setattr(module, "CHROMIUM", Path("/nonexistent/chromium"))
+    assert "/nonexistent/chromium is not installed" in _unavailable()

@@ -89,7 +89,11 @@ def test_prompt_frame_keeps_each_question_whole():
     ]
     head, tail = prompt_frame(prompts)
     assert head == "Examples...\nQ: 1+1 is 2.\n\nQuestion: " and tail == "\nAnswer:"
-    assert [p[len(head) : len(p) - len(tail)] for p in prompts] == ["What is 2+3?", "What is 4+5?", "What is what?"]
+    assert [p[len(head) : len(p) - len(tail)] for p in prompts] == [
+        "What is 2+3?",
+        "What is 4+5?",
+        "What is what?",
+    ]
     assert prompt_frame(["only one prompt"] * 3) == ("", "")
 
 
