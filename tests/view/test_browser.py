@@ -199,3 +199,20 @@ def test_without_chromium_the_tests_say_why(monkeypatch):
     module = sys.modules[__name__]
     monkeypatch.setattr(module, "CHROMIUM", Path("/nonexistent/chromium"))
     assert "/nonexistent/chromium is not installed" in _unavailable()
+
+
+def test_a_suite_of_datasets_gets_its_own_tab(open_page, tmp_path):
+    paths = []
+    for dataset, right in (("gsm8k", 6), ("svamp", 3)):
+        rows = [prediction(i, i < right, dataset=dataset) for i in range(10)]
+        for r in rows:
+            r.id = f"{dataset}/{r.id}"
+        paths.append(write_run(tmp_path / dataset, rows))
+    page = open_page(write_view(tmp_path / "suite.html", paths).out)
+    page.testid("tab-suite").click()
+    assert page.testid("suite-table").locator("tbody tr").all_inner_texts() == [
+        "gsm8k\t60.0%\t–",
+        "svamp\t–\t30.0%",
+    ]
+    assert page.testid("tab-compare").count() == 0  # no problem in common: nothing to pair
+    assert page.console == []

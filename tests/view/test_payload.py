@@ -230,5 +230,34 @@ def test_evaluate_writes_report_html_beside_report_md(tmp_path, scripted):
 def test_a_page_that_cannot_be_drawn_does_not_fail_the_run(tmp_path, capsys):
     from mathforge.view import write_beside
 
-    assert write_beside(tmp_path) is None  # no predictions here: reported, not raised
-    assert "report.html not written" in capsys.readouterr().err
+    assert write_beside(tmp_path) is None  # nothing ran yet (a failed start): no page, no message
+    assert capsys.readouterr().err == ""
+    (tmp_path / "predictions.jsonl").write_text('{"id": "a", "gold": "1", "correct": "perhaps"}\n')
+    assert write_beside(tmp_path) is None  # a bad row: reported, not raised
+    err = capsys.readouterr().err
+    assert "report.html not written" in err and "line 1" in err and "correct" in err
+
+
+def test_a_suite_pairs_runs_by_dataset_and_tabulates_each_dataset(tmp_path):
+    def run(name, dataset, right):
+        rows = [prediction(i, i < right, dataset=dataset) for i in range(10)]
+        for r in rows:
+            r.id = f"{dataset}/{r.id}"
+        return write_run(tmp_path / name, rows, model=name)
+
+    paths = [
+        run("a-gsm8k", "gsm8k", 5),
+        run("a-math", "math", 2),
+        run("b-gsm8k", "gsm8k", 8),
+        run("b-math", "math", 1),
+    ]
+    payload = build_payload(*load_sources(paths), title="t")
+    assert [(c["base"], c["other"]) for c in payload["comparisons"]] == [
+        ("a-gsm8k", "b-gsm8k"),
+        ("a-math", "b-math"),
+    ]
+    assert [c["counts"]["fixed"] for c in payload["comparisons"]] == [3, 0]
+    cells = {(c["dataset"], c["run"]): c["accuracy"] for c in payload["suite"]}
+    assert cells == {("gsm8k", "a-gsm8k"): 0.5, ("math", "a-math"): 0.2, ("gsm8k", "b-gsm8k"): 0.8,
+                     ("math", "b-math"): 0.1}  # fmt: skip
+    assert build_payload(*load_sources(paths[:1]), title="t")["suite"] == []  # one dataset: no suite

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from mathforge.view.compare import compare
 from mathforge.view.payload import MAX_CHARS, Problems, run_payload
-from mathforge.view.sources import EvalRun, TrainRun, load_sources
+from mathforge.view.sources import EvalRun, NothingToShow, TrainRun, load_sources
 
 HERE = Path(__file__).parent
 _SLOT = re.compile(r"\{\{(TITLE|STYLE|SCRIPT|PAYLOAD)\}\}")
@@ -47,9 +47,34 @@ def build_payload(
         "max_chars": max_chars,
         "problems": problems.items,
         "runs": runs,
-        "comparisons": [compare(evals[0], other, problems.index) for other in evals[1:]],
+        "comparisons": [compare(base, other, problems.index) for base, other in pairs(evals)],
+        "suite": suite(evals),
         "trains": [train_payload(t) for t in trains],
     }
+
+
+def pairs(evals: list[EvalRun]) -> list[tuple[EvalRun, EvalRun]]:
+    """Each run with the first run before it that has any of its problems (its baseline): runs of the same
+    problems all pair with the first; a suite (one run per model and dataset) pairs by dataset."""
+    ids = [{r.id for r in run.rows} for run in evals]
+    out = []
+    for j in range(1, len(evals)):
+        base = next((i for i in range(j) if ids[i] & ids[j]), None)
+        if base is not None:
+            out.append((evals[base], evals[j]))
+    return out
+
+
+def suite(evals: list[EvalRun]) -> list[dict]:
+    """Accuracy per (dataset, run) when the runs cover more than one dataset (a suite); else nothing."""
+    cells: dict[tuple[str, str], list[bool]] = {}
+    for run in evals:
+        for r in run.rows:
+            cells.setdefault((r.dataset or "?", run.name), []).append(r.correct)
+    if len({d for d, _ in cells}) < 2:
+        return []
+    return [{"dataset": d, "run": name, "samples": len(v), "accuracy": sum(v) / len(v)}
+            for (d, name), v in cells.items()]  # fmt: skip
 
 
 def train_payload(train: TrainRun) -> dict:
@@ -114,11 +139,14 @@ def write_beside(folder: str | Path, paths: list[str | Path] | None = None, **kw
     """``folder/report.html`` from ``paths`` (default: the folder itself), for evaluate and demo.
 
     The run's own outputs are already written when this is called; a page that cannot be drawn is reported
-    on stderr and does not fail the run (the page can be made later with ``mathforge view``).
+    on stderr and does not fail the run (the page can be made later with ``mathforge view``); a run that
+    has no rows yet (it failed before its first sample) gets no page and no message.
     """
     folder = Path(folder)
     try:
         return write_view(folder / "report.html", paths or [folder], **kwargs).out
+    except NothingToShow:
+        return None
     except Exception as exc:  # noqa: BLE001 - a report page must not cost an evaluation its exit status
         print(f"report.html not written ({type(exc).__name__}: {exc}); run `mathforge view {folder}` to retry",
               file=sys.stderr)  # fmt: skip

@@ -25,6 +25,10 @@ TRAIN_SUMMARY = "train_summary.json"  # mathforge.train.SUMMARY (the view does n
 SEARCH_DEPTH = 2
 
 
+class NothingToShow(DataError):
+    """No run here, or a run without a single row yet (an evaluation that failed before its first sample)."""
+
+
 @dataclass
 class EvalRun:
     """One evaluation: its graded rows, and its metrics and settings where they were written."""
@@ -53,7 +57,7 @@ def load_sources(paths: list[str | Path]) -> tuple[list[EvalRun], list[TrainRun]
     for given in paths:
         found = discover(Path(given))
         if not found:
-            raise DataError(
+            raise NothingToShow(
                 "no evaluate run (predictions.jsonl, graded.jsonl) or train output (train_summary.json) here",
                 given,
             )
@@ -96,7 +100,7 @@ def load_eval(path: Path) -> EvalRun:
     notes: list[str] = []
     rows = _read_predictions(file, notes)
     if not rows:
-        raise DataError("no prediction rows", file)
+        raise NothingToShow("no prediction rows", file)
     metrics = _read_json(folder / "metrics.json") if file.parent == folder else {}
     config = _read_json(folder / "config.json") or metrics.get("config", {})
     if metrics.get("partial"):

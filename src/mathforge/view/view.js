@@ -408,7 +408,8 @@ class CompareView {
   render() {
     this.root = h("section", { class: "compare", "data-testid": "compare-view" });
     this.root.append(h("h2", { text: "Comparison" }),
-      h("p", { class: "muted", text: `Each run is paired with the first (${this.runs[0].name}) on the problems both have. ` +
+      h("p", { class: "muted", text: "Each run is paired with the first run before it that has its problems (its baseline), " +
+        "on the problems both have. " +
         "A problem is right in a run when more than half of its samples are correct (one sample: that sample)." }));
     if (this.comparisons.length > 1) {
       this.root.append(h("div", { class: "filters" }, h("label", {}, "pair", h("select", { "data-testid": "pair",
@@ -508,6 +509,25 @@ function formatP(p) {
   return p.toExponential(1);
 }
 
+// ------------------------------------------------------------------------------------------------ suite
+function suiteView(cells) {
+  const datasets = [...new Set(cells.map((c) => c.dataset))];
+  const runs = [...new Set(cells.map((c) => c.run))];
+  const at = new Map(cells.map((c) => [`${c.dataset}\u0000${c.run}`, c]));
+  const cell = (d, r) => at.get(`${d}\u0000${r}`);
+  const table = h("table", { class: "deltas", "data-testid": "suite-table" },
+    h("thead", {}, h("tr", {}, h("th", { text: "dataset" }), runs.map((r) => h("th", { class: "num", text: r })))),
+    h("tbody", {}, datasets.map((d) => h("tr", {}, h("td", { text: d }), runs.map((r) => {
+      const c = cell(d, r);
+      return h("td", { class: "num", title: c ? `${fmtInt(c.samples)} samples` : "", text: c ? pct(c.accuracy) : "–" });
+    })))));
+  const charts = runs.map((r) => barChart(`Accuracy per dataset: ${r}`, datasets.filter((d) => cell(d, r))
+    .map((d) => ({ label: d, value: cell(d, r).accuracy, note: `${fmtInt(cell(d, r).samples)} samples` }))));
+  return h("section", { "data-testid": "suite-view" }, h("h2", { text: "Datasets" }),
+    h("p", { class: "muted", text: "Accuracy (percent of samples) of each run on each dataset it covers." }),
+    table, h("div", { class: "charts" }, charts));
+}
+
 // --------------------------------------------------------------------------------------------- training
 function trainView(train) {
   const root = h("section", { class: "train", "data-testid": "train-view" }, h("h2", { text: `Training: ${train.name}` }),
@@ -547,6 +567,7 @@ function build() {
     sections.push({ id, render });
   };
   DATA.runs.forEach((run, i) => add(`run-${i}`, run.name, () => new RunView(run).render()));
+  if (DATA.suite.length) add("suite", "datasets", () => suiteView(DATA.suite));
   if (DATA.comparisons.length) add("compare", `compare (${DATA.runs.length} runs)`, () => new CompareView(DATA.comparisons, DATA.runs).render());
   DATA.trains.forEach((train, i) => add(`train-${i}`, `training: ${train.name}`, () => trainView(train)));
   app.replaceChildren(...sections.map((sec) => h("div", { class: "tab", id: sec.id, hidden: true }, sec.render())));
