@@ -17,8 +17,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "mathforge"
 #: every unit of mathforge in dependency order: a unit may import only units listed before it, and only
 #: those its row names (services never import stages; a stage never imports a later stage)
 ORDER = ["io", "config", "rows", "stage_output", "registry", "solution", "sandbox", "llm", "answer",
-         "data", "infer", "augment", "synthesize", "train", "evaluate", "ovm", "selftrain", "demo", "recipes",
-         "cli"]  # fmt: skip
+         "data", "infer", "augment", "synthesize", "train", "view", "evaluate", "ovm", "selftrain", "demo",
+         "recipes", "cli"]  # fmt: skip
 BASE = {"io", "config", "rows", "registry"}
 ALLOWED = {
     "io": set(),
@@ -38,8 +38,10 @@ ALLOWED = {
     "synthesize": BASE | {"stage_output", "solution", "sandbox", "llm", "answer", "data", "infer"},
     # train checks a model by running it (the toy fixture trains until it solves its examples)
     "train": BASE | {"solution", "sandbox", "llm", "answer", "infer"},
+    # the viewer reads rows and run folders only (evaluate and demo call it to write report.html)
+    "view": BASE | {"solution"},
     # evaluate draws worked examples from a train split the way augment makes training rows
-    "evaluate": BASE | {"solution", "sandbox", "llm", "answer", "data", "infer", "augment", "train"},
+    "evaluate": BASE | {"solution", "sandbox", "llm", "answer", "data", "infer", "augment", "train", "view"},
     # the value model's data is graded samples (evaluate), deduplicated like synthesized solutions
     "ovm": BASE
     | {
@@ -101,7 +103,7 @@ def test_every_unit_has_a_row_and_the_table_points_only_down():
         below = set(ORDER[: ORDER.index(unit)]) | ({"cli"} if unit == "recipes" else set())
         assert deps <= below, f"{unit} may import {sorted(deps - below)}, which is not below it"
     services = {"solution", "sandbox", "llm", "answer", "io", "config", "rows", "stage_output", "registry"}
-    stages = {"data", "infer", "augment", "synthesize", "train", "evaluate", "ovm", "selftrain", "demo"}
+    stages = {"data", "infer", "augment", "synthesize", "train", "view", "evaluate", "ovm", "selftrain", "demo"}
     assert all(not (ALLOWED[s] & stages) for s in services), "services never import stages"
 
 
@@ -111,7 +113,7 @@ def test_every_verb_runs_through_a_config_and_run_cfg():
 
     found = stages()
     assert {"data show", "augment code", "augment audit", "augment perturb", "augment teacher", "synthesize",
-            "init-model", "train", "evaluate", "grade", "sandbox doctor", "run", "demo"} <= set(found)  # fmt: skip
+            "init-model", "train", "evaluate", "grade", "sandbox doctor", "run", "demo", "view"} <= set(found)  # fmt: skip
     for stage in found.values():
         assert issubclass(stage.config, Config), stage.name
         assert callable(stage.entry()), stage.name

@@ -26,6 +26,7 @@ STAGE_MODULES = (
     "mathforge.synthesize.stage",
     "mathforge.train.stage",
     "mathforge.evaluate.stage",
+    "mathforge.view.stage",
     "mathforge.ovm.stage",
     "mathforge.selftrain.stage",
     "mathforge.sandbox.stage",

@@ -24,7 +24,7 @@ def numbers(out) -> dict:
 def test_quick_demo_end_to_end_reproducible_and_resumable(tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     assert main(["demo", "--quick", "--seed", "1", "--out", str(first)]) == 0
-    for name in ("report.md", "accuracy.png", "scaling.png", "results.json"):
+    for name in ("report.md", "report.html", "accuracy.png", "scaling.png", "results.json"):
         assert (first / name).stat().st_size > 0, name
     assert (first / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (first / "report.md").read_text()
@@ -36,6 +36,7 @@ def test_quick_demo_end_to_end_reproducible_and_resumable(tmp_path):
     for key in ("a", "b", "c"):
         metrics = json.loads((first / "eval" / key / "metrics.json").read_text())
         assert metrics["problems"] == 6 and metrics["config"]["mode"] == ("cot" if key == "a" else "tir")
+        assert (first / "eval" / key / "report.html").stat().st_size > 0  # evaluate's page of this model
 
     assert main(["demo", "--quick", "--seed", "1", "--out", str(second)]) == 0
     assert numbers(second) == numbers(first)

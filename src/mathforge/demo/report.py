@@ -21,6 +21,9 @@ def write_report(out: Path, results: dict, console=None) -> Path:
     plot_scaling(out / "scaling.png", results)
     path = out / "report.md"
     path.write_text(render_markdown(results), encoding="utf-8")
+    from mathforge.view import write_beside
+
+    write_beside(out, [out / "eval", out / "train"], title="mathforge demo: every model compared")
     if console is not None:
         print_table(console, results)
     return path

@@ -171,6 +171,9 @@ def write_outputs(out: Path, metrics: dict, log: PredictionLog) -> None:
     if (out / "rerank.md").exists() and "rerank" in metrics:
         report += "\n" + (out / "rerank.md").read_text(encoding="utf-8")
     (out / "report.md").write_text(report, encoding="utf-8")
+    from mathforge.view import write_beside
+
+    write_beside(out)  # report.html: the run in a browser (never fails the run)
 
 
 def report(cfg: EvaluateConfig, metrics: dict) -> int:
