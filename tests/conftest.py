@@ -112,7 +112,10 @@ class FaultServer:
                 pass
 
             def do_GET(self):
-                self._send(404, b'{"detail": "not found"}')
+                if self.path == "/health":  # as vLLM, SGLang and transformers serve answer it
+                    self._send(200, b"{}")
+                else:
+                    self._send(404, b'{"detail": "not found"}')
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

@@ -16,32 +16,38 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "mathforge"
 
 #: every unit of mathforge in dependency order: a unit may import only units listed before it, and only
 #: those its row names (services never import stages; a stage never imports a later stage)
-ORDER = ["io", "config", "rows", "stage_output", "registry", "solution", "sandbox", "llm", "answer",
-         "data", "infer", "augment", "synthesize", "train", "view", "evaluate", "ovm", "selftrain", "demo",
+ORDER = ["io", "balance", "config", "rows", "shard", "stage_output", "registry", "solution", "sandbox", "llm",
+         "answer", "data", "infer", "augment", "synthesize", "train", "view", "evaluate", "merge", "ovm",
+         "selftrain", "cluster", "demo",
          "recipes", "cli"]  # fmt: skip
 BASE = {"io", "config", "rows", "registry"}
 ALLOWED = {
     "io": set(),
+    "balance": {"io"},  # spreading requests over several servers (model servers, sandbox services)
     "config": {"io"},
     "rows": {"io"},
+    "shard": {"io", "config"},  # --shard I/N: which items, where a shard writes, its manifest
     "stage_output": {"io", "config", "rows"},
     "registry": {"config"},
     # services
     "solution": {"io"},
-    "sandbox": {"io", "config", "registry"},
-    "llm": {"io", "config", "registry"},
+    "sandbox": {"io", "config", "registry", "balance"},
+    "llm": {"io", "config", "registry", "balance"},
     "answer": {"io", "config", "solution"},
     # stages, in pipeline order (infer is the tool-integrated loop that synthesize and evaluate drive)
     "data": BASE | {"solution"},
     "infer": BASE | {"solution", "sandbox", "llm", "answer"},
-    "augment": BASE | {"stage_output", "solution", "sandbox", "llm", "answer", "data"},
-    "synthesize": BASE | {"stage_output", "solution", "sandbox", "llm", "answer", "data", "infer"},
+    "augment": BASE | {"shard", "stage_output", "solution", "sandbox", "llm", "answer", "data"},
+    "synthesize": BASE | {"shard", "stage_output", "solution", "sandbox", "llm", "answer", "data", "infer"},
     # train checks a model by running it (the toy fixture trains until it solves its examples)
     "train": BASE | {"solution", "sandbox", "llm", "answer", "infer"},
     # the viewer reads rows and run folders only (evaluate and demo call it to write report.html)
     "view": BASE | {"solution"},
     # evaluate draws worked examples from a train split the way augment makes training rows
-    "evaluate": BASE | {"solution", "sandbox", "llm", "answer", "data", "infer", "augment", "train", "view"},
+    "evaluate": BASE
+    | {"shard", "solution", "sandbox", "llm", "answer", "data", "infer", "augment", "train", "view"},
+    # merge joins the shards of a stage's outputs; evaluate's merged rows get evaluate's metrics and report
+    "merge": BASE | {"shard", "stage_output", "answer", "evaluate"},
     # the value model's data is graded samples (evaluate), deduplicated like synthesized solutions
     "ovm": BASE
     | {
@@ -58,6 +64,7 @@ ALLOWED = {
     },
     "selftrain": BASE
     | {"solution", "sandbox", "llm", "answer", "data", "infer", "synthesize", "train", "evaluate"},
+    "cluster": {"io", "config", "registry"},  # renders job scripts; imports no stage
     "demo": set(ORDER[: ORDER.index("demo")]),
     "recipes": {"io", "config", "registry", "data", "cli"},
     "cli": {"io", "config", "registry"},
@@ -102,8 +109,10 @@ def test_every_unit_has_a_row_and_the_table_points_only_down():
     for unit, deps in ALLOWED.items():
         below = set(ORDER[: ORDER.index(unit)]) | ({"cli"} if unit == "recipes" else set())
         assert deps <= below, f"{unit} may import {sorted(deps - below)}, which is not below it"
-    services = {"solution", "sandbox", "llm", "answer", "io", "config", "rows", "stage_output", "registry"}
-    stages = {"data", "infer", "augment", "synthesize", "train", "view", "evaluate", "ovm", "selftrain", "demo"}
+    services = {"solution", "sandbox", "llm", "answer", "io", "balance", "config", "rows", "shard",
+                "stage_output", "registry"}  # fmt: skip
+    stages = {"data", "infer", "augment", "synthesize", "train", "view", "evaluate", "merge", "ovm", "selftrain",
+              "demo"}  # fmt: skip
     assert all(not (ALLOWED[s] & stages) for s in services), "services never import stages"
 
 

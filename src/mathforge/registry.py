@@ -27,8 +27,10 @@ STAGE_MODULES = (
     "mathforge.train.stage",
     "mathforge.evaluate.stage",
     "mathforge.view.stage",
+    "mathforge.merge.stage",
     "mathforge.ovm.stage",
     "mathforge.selftrain.stage",
+    "mathforge.cluster.stage",
     "mathforge.sandbox.stage",
     "mathforge.recipes",
     "mathforge.demo.stage",
@@ -38,8 +40,9 @@ GROUPS = {
     "data": "look at the datasets as mathforge loads them",
     "models": "bring a model in: a GGUF file or package -> an HF folder",
     "augment": "make training data: GSM8K chains -> code, label audit, numeric perturbation, teacher questions",
-    "sandbox": "the isolated Python executor: check its protections, run code",
+    "sandbox": "the isolated Python executor: check its protections, run code, serve it over HTTP",
     "ovm": "MARIO's outcome value model: value data from a generator's samples, reranking with it",
+    "cluster": "job scripts for a cluster: model servers, sandbox servers, sharded clients, the merge",
 }
 
 

@@ -25,10 +25,19 @@ class OutputConfig(Config):
     stats: str | None = setting(None, "stats JSON (default: OUT with .stats.json)", io="out")
 
     def output(self, key, *, title: str, reject_key=None) -> StageOutput:
-        return StageOutput(self.out, key, title=title, stats=self.stats_file(), reject_key=reject_key)
+        return StageOutput(self.out_file(), key, title=title, stats=self.stats_file(), reject_key=reject_key)
+
+    def out_file(self) -> Path:
+        """``out``, or, for a stage run with ``--shard I/N`` (``mathforge.shard.ShardConfig``), this shard's
+        file beside it: ``OUT.shard-I-of-N.jsonl``; every other output file is named after it."""
+        return self._sharded(Path(self.out))
 
     def stats_file(self) -> Path:
-        return Path(self.stats) if self.stats else Path(self.out).with_suffix(".stats.json")
+        return self._sharded(Path(self.stats)) if self.stats else self.out_file().with_suffix(".stats.json")
+
+    def _sharded(self, path: Path) -> Path:
+        sharded = getattr(self, "sharded_file", None)  # present when the stage's config is a ShardConfig
+        return sharded(path) if sharded is not None else path
 
 
 class StageOutput:

@@ -53,6 +53,17 @@ def test_perturb_verb_resumes_after_partial_output(mini_gsm8k_path, tmp_path):
 def test_code_verb_reads_gsm8k_from_the_data_folder(data_dir, tmp_path):
     """The default dataset name resolves in --data-dir (it once fell through to the hub)."""
     out = tmp_path / "code.jsonl"
-    argv = ["augment", "code", "--data-dir", str(data_dir), "--limit", "5", "--out", str(out), "--sandbox-workers", "1"]
+    argv = [
+        "augment",
+        "code",
+        "--data-dir",
+        str(data_dir),
+        "--limit",
+        "5",
+        "--out",
+        str(out),
+        "--sandbox-workers",
+        "1",
+    ]
     assert main(argv) == 0
     assert {r["source_id"] for r in _rows(out)} <= {f"gsm8k/train/{i}" for i in range(5)}

@@ -20,6 +20,10 @@ def _other_value(name: str, field):
     if choices:
         return next(c for c in choices if c != default)
     inner, _ = unwrap_optional(field.annotation)
+    if name == "shard":
+        return "1/3"
+    if list_item_type(field.annotation) is str:
+        return [f"http://value-of-{name}"]
     if inner is bool:
         return not default
     item = list_item_type(field.annotation)
@@ -62,13 +66,25 @@ def test_every_setting_is_reachable_from_a_recipe(tmp_path, monkeypatch):
     (tmp_path / "shots.jsonl").write_text('{"question": "q", "solution": "s"}\n')
     settings = dict(SETTINGS, model="some-org/some-model", dataset="gsm8k", data_dir=str(tmp_path), value_model="org/vm",
                     few_shot_file=str(tmp_path / "shots.jsonl"))  # fmt: skip
-    settings.pop("base_url")  # with a server the model is a name; keep the local form checked too
+    for name in ("base_url", "base_urls", "base_urls_file"):
+        settings.pop(name)  # with a server the model is a name; keep the local form checked too
+    settings.pop("suite")  # a suite replaces --dataset (they exclude each other): checked on its own below
+    for name in (
+        "sandbox_urls_file",
+        "sandbox_token_file",
+        "reference",
+    ):  # inputs a recipe checks: make them exist
+        (tmp_path / name).write_text("http://127.0.0.1:1\n")
+        settings[name] = str(tmp_path / name)
     lines = "\n".join(f"      {k}: {v!r}" if isinstance(v, str) else f"      {k}: {str(v).lower() if isinstance(v, bool) else v}"
                       for k, v in settings.items())  # fmt: skip
     (tmp_path / "r.yaml").write_text("steps:\n  - evaluate:\n" + lines + "\n")
     (step,) = plan(tmp_path / "r.yaml").steps
     for name, value in settings.items():
         assert getattr(step.config, name) == value, name
+    (tmp_path / "s.yaml").write_text("steps:\n  - evaluate:\n      model: org/m\n      suite: tora-ood\n")
+    (step,) = plan(tmp_path / "s.yaml").steps
+    assert step.config.suite == "tora-ood" and step.config.dataset is None
 
 
 def test_a_recipe_with_a_misspelt_key_names_file_step_and_key(tmp_path):
@@ -101,5 +117,5 @@ def test_bad_values_are_refused_with_the_key():
 def test_resume_keys_are_declared_on_the_settings():
     assert set(EvaluateConfig.resume_keys()) == {"model", "api", "dataset", "mode", "max_rounds", "prompt_format",
                                                  "solution_format", "temperature", "top_p", "max_tokens", "seed",
-                                                 "system_prompt", "few_shot", "few_shot_dataset", "few_shot_file"}  # fmt: skip
+                                                 "system_prompt", "few_shot", "few_shot_dataset", "few_shot_file", "suite"}  # fmt: skip
     assert typing.get_origin(EvaluateConfig.model_fields["mode"].annotation) is typing.Literal

@@ -10,6 +10,7 @@ from mathforge.config import redefault, setting
 from mathforge.data.config import ProblemsConfig
 from mathforge.llm.config import BackendConfig, SamplingConfig
 from mathforge.sandbox.config import SandboxConfig
+from mathforge.shard import ShardConfig
 from mathforge.stage_output import OutputConfig
 
 
@@ -25,7 +26,7 @@ class GSM8KSource(ProblemsConfig):
         return load_gsm8k(self.dataset, split=self.split, limit=self.limit, data_dir=self.data_dir)
 
 
-class AugmentCodeConfig(GSM8KSource, SandboxConfig, OutputConfig):
+class AugmentCodeConfig(GSM8KSource, SandboxConfig, OutputConfig, ShardConfig):
     """GSM8K calculator chains -> code-nested (ToRA) solutions, kept only if their execution gives the gold."""
 
     out: str = redefault(OutputConfig, "out", "out/augment/gsm8k_code.jsonl")
@@ -38,7 +39,7 @@ class AugmentAuditConfig(GSM8KSource, OutputConfig):
     out: str = redefault(OutputConfig, "out", "out/augment/gsm8k_audit.jsonl")
 
 
-class AugmentPerturbConfig(GSM8KSource, OutputConfig):
+class AugmentPerturbConfig(GSM8KSource, OutputConfig, ShardConfig):
     """Numeric perturbation: new numbers, the chain re-executed, the new gold computed."""
 
     out: str = redefault(OutputConfig, "out", "out/augment/gsm8k_perturbed.jsonl")
@@ -48,7 +49,7 @@ class AugmentPerturbConfig(GSM8KSource, OutputConfig):
     workers: int = setting(1, "processes", ge=1)
 
 
-class AugmentRationaleConfig(ProblemsConfig, OutputConfig):
+class AugmentRationaleConfig(ProblemsConfig, OutputConfig, ShardConfig):
     """Stage-1 CoT rows from a dataset's own worked solutions (GSM8K rationales, MATH solutions)."""
 
     dataset: str = redefault(ProblemsConfig, "dataset", "gsm8k")
@@ -56,7 +57,7 @@ class AugmentRationaleConfig(ProblemsConfig, OutputConfig):
     out: str = redefault(OutputConfig, "out", "out/augment/gsm8k_cot.jsonl")
 
 
-class AugmentTeacherConfig(ProblemsConfig, BackendConfig, SamplingConfig, OutputConfig):
+class AugmentTeacherConfig(ProblemsConfig, BackendConfig, SamplingConfig, OutputConfig, ShardConfig):
     """New questions from a teacher LLM behind an OpenAI-compatible server."""
 
     dataset: str = redefault(ProblemsConfig, "dataset", "gsm8k")
@@ -93,6 +94,6 @@ class AugmentTeacherConfig(ProblemsConfig, BackendConfig, SamplingConfig, Output
 
     @model_validator(mode="after")
     def _needs_a_server(self):
-        if not self.base_url or not self.model:
+        if not self.served() or not self.model:
             raise ValueError("a teacher needs --base-url URL and --model NAME (an OpenAI-compatible server)")
         return self

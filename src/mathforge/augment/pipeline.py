@@ -25,7 +25,9 @@ def load_gsm8k(
 
     source = source or "gsm8k"
     is_file = Path(str(source)).suffix in (".json", ".jsonl") or Path(str(source)).is_file()
-    problems = load_problems(source, split=split, data_dir=data_dir, limit=limit, fmt="gsm8k" if is_file else None)
+    problems = load_problems(
+        source, split=split, data_dir=data_dir, limit=limit, fmt="gsm8k" if is_file else None
+    )
     if not problems:
         raise DataError("no problems: the file or split is empty", source, field="dataset")
     for p in problems:

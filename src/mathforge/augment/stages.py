@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 from mathforge.augment.config import (
     AugmentAuditConfig,
@@ -19,7 +18,7 @@ def run_code(cfg: AugmentCodeConfig) -> dict:
     """GSM8K chains -> sandbox-verified code-nested solutions (rejects say why)."""
     from mathforge.augment.pipeline import conversion_row, convert_many
 
-    problems = cfg.load_gsm8k()
+    problems, ledger = _shard(cfg, cfg.load_gsm8k(), "augment code", {"": "source_id", ".rejects": "id"})
     with cfg.output(key=lambda r: r["source_id"], reject_key=lambda r: r["id"],
                     title="GSM8K chain -> code-nested") as output, cfg.make_sandbox() as sandbox:  # fmt: skip
         todo = [p for p in problems if not output.done(p.id)]
@@ -31,6 +30,7 @@ def run_code(cfg: AugmentCodeConfig) -> dict:
                     output.reject({"id": problem.id, **conv.detail}, conv.reason)
         kept, rejected = len(output.kept.rows), output.rejected.rows
         total = kept + len(rejected)
+        _finish(ledger)
         return output.finish({
             "total": total,
             "converted": kept,
@@ -60,9 +60,11 @@ def run_perturb(cfg: AugmentPerturbConfig) -> dict:
     """New numbers for GSM8K problems, chains re-executed; one source row per finished problem (resume)."""
     from mathforge.augment.perturb import perturb_parallel
 
-    problems = cfg.load_gsm8k()
+    problems, shard = _shard(
+        cfg, cfg.load_gsm8k(), "augment perturb", {"": "source_id", ".sources": "source_id"}
+    )
     # one row per finished source problem (also those with no variant), so a resumed run skips them
-    ledger = JsonlAppender(Path(cfg.out).with_suffix(".sources.jsonl"), key=lambda r: r["source_id"])
+    ledger = JsonlAppender(cfg.out_file().with_suffix(".sources.jsonl"), key=lambda r: r["source_id"])
     with cfg.output(key=lambda r: r["id"], title="GSM8K numeric perturbation") as output, ledger as sources:
         todo = [p for p in problems if p.id not in sources.done]
         with progress("perturb", total=len(todo), unit="problem") as advance:
@@ -80,6 +82,7 @@ def run_perturb(cfg: AugmentPerturbConfig) -> dict:
             reasons.update(r["counts"])
         reasons.pop("kept", None)
         n_src = len(per_source)
+        _finish(shard)
         return output.finish({
             "sources": n_src,
             "sources_with_variant": sum(1 for k in per_source if k),
@@ -94,7 +97,8 @@ def run_rationale(cfg: AugmentRationaleConfig) -> dict:
     """CoT rows from the gold rationales; a solution that has no final answer is rejected with a reason."""
     from mathforge.augment.rationale import RationaleError, cot_row
 
-    problems = cfg.load_problems()
+    problems, ledger = _shard(cfg, cfg.load_problems(), "augment rationale",
+                              {"": "source_id", ".rejects": "source_id"})  # fmt: skip
     with cfg.output(key=lambda r: r["source_id"], title="gold rationales -> CoT rows") as output:
         for p in problems:
             if output.done(p.id):
@@ -104,6 +108,7 @@ def run_rationale(cfg: AugmentRationaleConfig) -> dict:
             except RationaleError as exc:
                 output.reject({"source_id": p.id}, str(exc))
         kept, rejected = len(output.kept.rows), output.rejected.rows
+        _finish(ledger)
         return output.finish({"problems": len(problems), "kept": kept,
                               "rejected": dict(Counter(r["reason"] for r in rejected).most_common())})  # fmt: skip
 
@@ -115,6 +120,7 @@ def run_teacher(cfg: AugmentTeacherConfig) -> dict:
     from mathforge.llm import load_backend
 
     problems = load_problems(cfg.dataset, split=cfg.split, data_dir=cfg.data_dir, limit=cfg.limit)
+    problems, ledger = _shard(cfg, problems, "augment teacher", {"": "source_id", ".rejects": "source_id"})
     params = cfg.gen_params(n=cfg.n)
     with load_backend(cfg) as backend, cfg.output(key=row_key, title="teacher augmentation") as output:
         with progress("teacher", total=len(problems) * len(cfg.methods), unit="request") as advance:
@@ -128,8 +134,24 @@ def run_teacher(cfg: AugmentTeacherConfig) -> dict:
                 "rejected": sum(rejected.values()),
                 "reasons": dict(rejected.most_common()),
             }
+        _finish(ledger, counts.get("request_failed", 0))
         return output.finish({
             "problems": len(problems), "methods": by_method, "accepted": len(output.kept.rows),
             "rejected": len(output.rejected.rows), "requests_failed": counts.get("request_failed", 0),
             **backend.stats(),
         })  # fmt: skip
+
+
+def _shard(cfg, items: list, stage: str, units: dict[str, str]):
+    """(this shard's items, its ledger) for ``--shard I/N``; (all items, None) otherwise."""
+    from mathforge.shard import file_manifest, start_ledger
+
+    mine = cfg.shard_items(items)
+    return mine, start_ledger(
+        cfg, file_manifest(cfg.out_file()), stage, items, [str(x.id) for x in mine], units
+    )
+
+
+def _finish(ledger, requests_failed: int = 0) -> None:
+    if ledger is not None:
+        ledger.finish(requests_failed=requests_failed)

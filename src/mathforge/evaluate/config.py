@@ -10,13 +10,17 @@ from mathforge.data.config import ProblemsConfig
 from mathforge.infer.config import LoopConfig
 from mathforge.llm.config import BackendConfig, SamplingConfig
 from mathforge.sandbox.config import SandboxConfig
+from mathforge.shard import ShardConfig
 
 
-class EvaluateConfig(ProblemsConfig, BackendConfig, SamplingConfig, LoopConfig, SandboxConfig, GraderConfig):
+class EvaluateConfig(
+    ProblemsConfig, BackendConfig, SamplingConfig, LoopConfig, SandboxConfig, GraderConfig, ShardConfig
+):
     """Run a model over problems with the interpreter in the loop, grade every sample, write a report.
 
     Outputs in ``out``: ``config.json`` (these settings), ``predictions.jsonl`` (one row per sample, appended
-    as samples finish: a killed run resumes where it stopped), ``metrics.json`` and ``report.md``.
+    as samples finish: a killed run resumes where it stopped), ``metrics.json`` and ``report.md``; with
+    ``shard`` in ``out/shard-I-of-N/`` (plus its ``shard.json``), joined by ``mathforge merge out``.
     """
 
     n: int = setting(1, "samples per problem (maj@k and pass@k when > 1)", ge=1)

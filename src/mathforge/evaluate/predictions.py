@@ -42,6 +42,7 @@ class PredictionLog:
         self.failed: list[
             dict
         ] = []  # samples whose requests failed this run (not recorded: a re-run retries)
+        self.backend_stats: dict = {}  # the backend's counters at the end of the run (metrics.json "backend")
 
     def todo(self, problems, n: int) -> int:
         """How many (problem, sample) pairs are not written yet (and remember them for progress)."""

@@ -18,6 +18,7 @@ from mathforge.evaluate.predictions import PredictionLog
 from mathforge.evaluate.prompting import extra_stops, prompts_for
 from mathforge.evaluate.report import pick_example, render_report
 from mathforge.io import DataError, progress, write_json, write_jsonl
+from mathforge.shard import MANIFEST, start_ledger
 
 
 def run(cfg: EvaluateConfig, *, problems: list | None = None, backend=None) -> dict:
@@ -32,10 +33,14 @@ def run(cfg: EvaluateConfig, *, problems: list | None = None, backend=None) -> d
 
         return run_suite(cfg, backend)
     problems = load_inputs(cfg, problems)
+    everything, problems = problems, cfg.shard_items(problems)  # --shard I/N: this process's part
+    out = run_dir(cfg)
     with (
         cfg.make_grader() as grader,
-        PredictionLog(Path(cfg.out), run_config(cfg, problems, backend), cfg.resume_keys(), grader) as log,
+        PredictionLog(out, run_config(cfg, everything, backend), cfg.resume_keys(), grader) as log,
     ):
+        ledger = start_ledger(cfg, out / MANIFEST, "evaluate", everything, [str(p.id) for p in problems],
+                              {"predictions": "id"}, samples=cfg.n)  # fmt: skip
         partial = None
         try:
             generate(cfg, problems, log, backend)
@@ -44,8 +49,15 @@ def run(cfg: EvaluateConfig, *, problems: list | None = None, backend=None) -> d
             raise
         finally:
             metrics = summarize_run(cfg, log, grader, partial)
-            write_outputs(Path(cfg.out), metrics, log)
+            write_outputs(out, metrics, log)
+        if ledger is not None:
+            ledger.finish(incomplete=[f["id"] for f in log.failed])
     return metrics
+
+
+def run_dir(cfg: EvaluateConfig) -> Path:
+    """Where this run writes: ``out``, or ``out/shard-I-of-N`` for one shard."""
+    return cfg.sharded_dir(cfg.out)
 
 
 # -- 1. inputs --------------------------------------------------------------------------------------------
@@ -130,6 +142,7 @@ def generate(cfg: EvaluateConfig, problems: list, log: PredictionLog, backend=No
                 batch_size=cfg.batch_size,
             )
         log.failed = [{"id": t.problem_id, "sample": t.sample, "error": t.error} for t in trajs if t.error]
+        log.backend_stats = backend.stats()
     finally:
         if own_backend:
             backend.close()
@@ -161,6 +174,10 @@ def summarize_run(cfg: EvaluateConfig, log: PredictionLog, grader, partial: str 
     if partial:
         metrics["partial"] = partial
     metrics["timing"] = log.timing()
+    if (
+        log.backend_stats
+    ):  # requests, retries; per server (several base URLs): requests, tokens, errors, latency
+        metrics["backend"] = log.backend_stats
     return metrics
 
 
@@ -191,12 +208,14 @@ def report(cfg: EvaluateConfig, metrics: dict) -> int:
     print(f"{metrics['problems']} problems, {metrics['samples']} samples: {scores}")
     print(
         f"{t['samples_this_run']} new samples in {t['wall_seconds']:.1f}s ({t['tokens_per_second']:.0f} tok/s); "
-        f"wrote {cfg.out}/predictions.jsonl, metrics.json, report.md"
+        f"wrote {run_dir(cfg)}/predictions.jsonl, metrics.json, report.md"
     )
+    if cfg.shard:
+        print(f"shard {cfg.shard}: when every shard is done, `mathforge merge {cfg.out}` joins them")
     failed = metrics.get("failed", {}).get("samples", 0)
     if failed:
         first = metrics["failed"]["first"][0]
         print(f"{failed} sample(s) failed and were not recorded (e.g. {first['id']}: {first['error']}); "
-              f"see {cfg.out}/failed.jsonl and run the same command again to retry them")  # fmt: skip
+              f"see {run_dir(cfg)}/failed.jsonl and run the same command again to retry them")  # fmt: skip
         return 1
     return 0

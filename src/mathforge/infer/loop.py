@@ -6,7 +6,9 @@ rows as they stop, so the interpreter works while the rest of the batch decodes)
 Finished samples are replaced from the queue right away so the batch stays full. Over HTTP the server batches for us: each
 sample is an asyncio task that advances on its own, so one slow program or long generation holds no one else,
 and one request that fails (after the backend's retries) fails only its own sample: that trajectory ends with
-``error`` set and is not passed to ``on_done``, so a caller records nothing for it and a re-run retries it.
+``error`` set and is not passed to ``on_done``, so a caller records nothing for it and a re-run retries it
+(so does a program that no sandbox server could run). Each sample's requests run inside
+``llm.affinity((problem id, sample))``: a backend over several servers keeps them on one.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from mathforge.infer.steps import Steps
 from mathforge.infer.trajectory import Trajectory
-from mathforge.llm import Backend, GenParams
+from mathforge.llm import Backend, GenParams, affinity
 
 
 def run_tir(
@@ -179,6 +181,13 @@ async def _run_async(backend, steps: Steps, trajs, sandbox, on_done, chat: bool,
     gate = asyncio.Semaphore(max(1, limit))  # bounds open sandbox sessions, not only requests
 
     async def one(t: Trajectory) -> None:
+        # one sample's rounds are one unit of work: over several servers they stay on one (its prefix cache)
+        with affinity((t.problem_id, t.sample)):
+            await rounds(t)
+        if on_done is not None and t.error is None:  # a failed sample is not recorded: a re-run retries it
+            await asyncio.to_thread(on_done, t)
+
+    async def rounds(t: Trajectory) -> None:
         async with gate:
             session = warm = None
             if steps.mode != "cot":  # fork its interpreter while the first request is out
@@ -197,22 +206,27 @@ async def _run_async(backend, steps: Steps, trajs, sandbox, on_done, chat: bool,
                     code = steps.absorb(t, c)
                     if code is None:
                         break
-                    if warm is not None:
-                        await warm
-                        warm = None
-                    steps.add_execution(t, code, await _arun(session, code))
+                    try:
+                        if warm is not None:
+                            await warm
+                            warm = None
+                        result = await _arun(session, code)
+                    except Exception as exc:  # noqa: BLE001 - sandbox servers unreachable: this sample only
+                        t.error = f"sandbox: {type(exc).__name__}: {exc}"[:500]
+                        return
+                    steps.add_execution(t, code, result)
             finally:
                 if warm is not None:
                     await asyncio.gather(warm, return_exceptions=True)
                 if session is not None:
                     session.close()
-        if on_done is not None:
-            await asyncio.to_thread(on_done, t)
 
     try:
         await asyncio.gather(*(one(t) for t in trajs))
     finally:
         await backend.aclose()
+        if sandbox is not None and hasattr(sandbox, "aclose"):  # HTTP connections of a remote sandbox
+            await sandbox.aclose()
 
 
 async def _arun(session, code: str):

@@ -6,12 +6,21 @@ asynchronously, so per-sample loops can interleave. Two implementations:
 
 * :class:`HFBackend`: transformers in-process (batched, left padding, stop strings, CPU or GPU).
 * :class:`OpenAIBackend`: any OpenAI-compatible server (vLLM, SGLang, ``transformers serve``).
+* :class:`RouterBackend`: several such servers of one model, a sample's turns kept on one (``router.py``).
 """
 
 from __future__ import annotations
 
 from mathforge.io import DataError
-from mathforge.llm.base import Backend, Completion, GenParams, cut_at_stop
+from mathforge.llm.base import (
+    Affinity,
+    Backend,
+    Completion,
+    GenParams,
+    affinity,
+    current_affinity,
+    cut_at_stop,
+)
 from mathforge.llm.config import BackendConfig, SamplingConfig
 
 
@@ -25,6 +34,10 @@ def __getattr__(name: str):
         from mathforge.llm.openai_backend import OpenAIBackend
 
         return OpenAIBackend
+    if name == "RouterBackend":
+        from mathforge.llm.router import RouterBackend
+
+        return RouterBackend
     if name in ("CachedBackend", "RequestCache"):
         from mathforge.llm import cache
 
@@ -38,20 +51,27 @@ CONTINUOUS_MIN_PARAMETERS = 50_000_000
 
 
 def load_backend(cfg: BackendConfig, **overrides) -> Backend:
-    """The backend ``cfg`` describes: an :class:`OpenAIBackend` asking for ``cfg.model`` by name when
-    ``cfg.base_url`` is set, otherwise :class:`HFBackend` loading ``cfg.model`` in-process; wrapped in a
-    :class:`CachedBackend` when ``cfg.cache`` names a request cache. ``overrides`` go to the backend's
-    constructor (e.g. ``extra_body`` for a server)."""
-    if cfg.base_url:
+    """The backend ``cfg`` describes: an :class:`OpenAIBackend` asking for ``cfg.model`` by name when one
+    server URL is given, a :class:`~mathforge.llm.router.RouterBackend` over several, otherwise
+    :class:`HFBackend` loading ``cfg.model`` in-process; wrapped in a :class:`CachedBackend` when
+    ``cfg.cache`` names a request cache. ``overrides`` go to the backend's constructor (e.g. ``extra_body``
+    for a server)."""
+    if cfg.served():
         if not cfg.model:
             raise DataError("an HTTP backend needs --model NAME (the name the server knows the model by)",
                             field="model")  # fmt: skip
-        from mathforge.llm.openai_backend import OpenAIBackend
+        urls = cfg.endpoints()
+        options = dict(api=cfg.api, concurrency=cfg.concurrency, max_retries=cfg.max_retries,
+                       timeout=cfg.request_timeout)  # fmt: skip
+        if len(urls) == 1:  # one server, or one router in front of many (sgl-router, a vLLM DP front end)
+            from mathforge.llm.openai_backend import OpenAIBackend
 
-        backend: Backend = OpenAIBackend(
-            cfg.base_url, cfg.model, api=cfg.api, concurrency=cfg.concurrency, max_retries=cfg.max_retries,
-            timeout=cfg.request_timeout, **overrides,
-        )  # fmt: skip
+            backend: Backend = OpenAIBackend(urls[0], cfg.model, **options, **overrides)
+        else:
+            from mathforge.llm.router import RouterBackend
+
+            backend = RouterBackend(urls, cfg.model, **options, health_interval=cfg.health_interval,
+                                    **overrides)  # fmt: skip
     else:
         if not cfg.model:
             raise DataError(
@@ -112,6 +132,7 @@ def _in_hub_cache(repo_id: str) -> bool:
 
 
 __all__ = [
+    "Affinity",
     "Backend",
     "BackendConfig",
     "CachedBackend",
@@ -120,8 +141,11 @@ __all__ = [
     "HFBackend",
     "OpenAIBackend",
     "RequestCache",
+    "RouterBackend",
     "SamplingConfig",
+    "affinity",
     "check_model_path",
+    "current_affinity",
     "cut_at_stop",
     "load_backend",
 ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 
@@ -68,6 +70,46 @@ def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, str | None]:
     return text[: best[0]], best[1]
 
 
+@dataclass
+class Affinity:
+    """Which unit of work (one sample's trajectory) the requests of the current task belong to.
+
+    A backend that spreads requests over several servers (:class:`mathforge.llm.router.RouterBackend`)
+    reads it to keep a sample's later turns on the server that holds its prefix (KV) cache: ``endpoint``
+    is where the router put the unit's first request (the router sets it; it moves when that server is
+    taken out). Single-server backends ignore it.
+    """
+
+    key: Hashable
+    endpoint: object | None = None
+
+
+_AFFINITY: contextvars.ContextVar[Affinity | None] = contextvars.ContextVar(
+    "mathforge_affinity", default=None
+)
+
+
+@contextmanager
+def affinity(key: Hashable) -> Iterator[Affinity]:
+    """Mark the requests made inside (``agenerate`` calls of this asyncio task or thread) as one unit of
+    work, e.g. ``with affinity((problem_id, sample)):`` around one sample's rounds.
+
+    A context variable rather than an ``agenerate`` argument: every backend, wrapper (the request cache)
+    and test stand-in keeps its ``agenerate(prompt, params)`` signature, and each asyncio task has its own
+    value (tasks copy the context they start in), so concurrent samples never see each other's.
+    """
+    token = _AFFINITY.set(Affinity(key))
+    try:
+        yield _AFFINITY.get()
+    finally:
+        _AFFINITY.reset(token)
+
+
+def current_affinity() -> Affinity | None:
+    """The unit of work the current requests belong to (None: each request stands alone)."""
+    return _AFFINITY.get()
+
+
 class Backend(ABC):
     """Continue prompts. This class is the whole contract a backend implements: one abstract method,
     ``generate``, and the optional surface below, each with a default that is right for a simple backend.
@@ -105,7 +147,10 @@ class Backend(ABC):
         early for rows that stop at a stop string, if ``early_finish``; a backend without it ignores it."""
 
     async def agenerate(self, prompt, params: GenParams) -> list[Completion]:
-        """One prompt's n completions without blocking the event loop (default: a worker thread)."""
+        """One prompt's n completions without blocking the event loop (default: a worker thread).
+
+        Multi-turn callers wrap one sample's calls in :func:`affinity` (see there) so that a backend
+        over several servers keeps them on one; the n completions of one call also stay together."""
         lock = self.__dict__.setdefault("_agenerate_lock", threading.Lock())
 
         def call() -> list[Completion]:
@@ -118,7 +163,8 @@ class Backend(ABC):
         """Release what belongs to the running event loop (an HTTP client); called when a loop ends."""
 
     def stats(self) -> dict:
-        """Counters for a run's report (requests, retries, cache hits, ...); empty by default."""
+        """Counters for a run's report (requests, retries, cache hits, ...; over several servers also
+        ``endpoints``: {url: requests, tokens, errors, mean_latency_s, ...}); empty by default."""
         return {}
 
     def close(self) -> None:  # noqa: B027 - optional hook

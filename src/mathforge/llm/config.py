@@ -23,6 +23,18 @@ class BackendConfig(Config):
     )
     base_url: str | None = setting(None, "OpenAI-compatible server (vLLM, SGLang, transformers serve), e.g. "
                                    "http://127.0.0.1:8000/v1; without it the model runs in-process")  # fmt: skip
+    base_urls: list[str] = setting(
+        [],
+        "more servers of the same model (with or instead of --base-url): a sample's first request goes to "
+        "the one with the fewest requests in flight, its later turns stay there; a failing server is taken "
+        "out and its samples move to the others",
+    )
+    base_urls_file: str | None = setting(
+        None, "a file of server URLs, one per line (# comments), added to --base-url/--base-urls", io="in"
+    )
+    health_interval: float = setting(
+        5.0, "several servers: seconds between health checks (0: none; servers are judged by their replies)"
+    )
     api: Literal["completions", "chat"] = setting(
         "completions",
         "HTTP: completions (the prompt is continued as text) or chat (the server applies its chat template)",
@@ -46,9 +58,24 @@ class BackendConfig(Config):
         None, "SQLite request cache: replies are stored as they arrive and a re-run answers from it"
     )
 
+    def served(self) -> bool:
+        """Does the model come from a server (any of the URL settings), rather than from a local folder?"""
+        return bool(self.base_url or self.base_urls or self.base_urls_file)
+
+    def endpoints(self) -> list[str]:
+        """Every server URL given, in order, each once (the file is read now)."""
+        from mathforge.balance import check_url, read_url_list
+
+        urls = ([self.base_url] if self.base_url else []) + list(self.base_urls)
+        for url in urls:
+            check_url(url, "base_urls" if url in self.base_urls else "base_url")
+        if self.base_urls_file:
+            urls += read_url_list(self.base_urls_file, "base_urls_file")
+        return list(dict.fromkeys(urls))
+
     def paths(self, io):
         found = super().paths(io)
-        if self.base_url:  # a served model is named, not read: nothing local to check
+        if self.served():  # a served model is named, not read: nothing local to check
             found = [p for p in found if p[0] != "model"]
         return found
 

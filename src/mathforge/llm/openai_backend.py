@@ -30,7 +30,17 @@ from mathforge.llm.base import Backend, Completion, GenParams, cut_at_stop
 
 
 class RequestFailed(RuntimeError):
-    """A request that did not give a usable reply, after its retries (the message says why)."""
+    """A request that did not give a usable reply, after its retries (the message says why).
+
+    ``status``: the last HTTP status (None: no reply: refused, dropped, timed out, malformed).
+    ``retryable``: False when the request itself was refused (400, 422: sending it elsewhere would not
+    help), True when the server or the network failed (a router sends it to another server).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = True):
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
 
 
 class MalformedReply(ValueError):
@@ -154,7 +164,8 @@ class OpenAIBackend(Backend):
                 retryable = status is None or status in (408, 409, 429) or status >= 500
                 if not retryable or attempt >= self.max_retries:
                     self.failures += 1
-                    raise RequestFailed(f"{_describe(exc)} (after {attempt + 1} attempt(s))") from exc
+                    raise RequestFailed(f"{_describe(exc)} (after {attempt + 1} attempt(s))", status=status,
+                                        retryable=retryable) from exc  # fmt: skip
                 delay = self._delay(attempt, exc)
                 attempt += 1
                 self.retries += 1

@@ -261,7 +261,9 @@ class Sandbox:
     (created and not yet closed or collected) this Sandbox allows; ``session()`` beyond raises
     :class:`TooManySessions`. ``freeze_sessions``: stop a session's child between cells (its threads
     then run only under a cell's deadline; see zygote.py).
-    ``light_workers``: extra lean zygotes (only ``light_preload``, no numpy/sympy) that serve stateless
+    ``remote``: the URL (or URLs) of ``mathforge sandbox serve`` servers: the same API over HTTP is returned
+    (:class:`~mathforge.sandbox.remote.RemoteSandbox`; ``timeout``, ``repl`` and ``token``/``token_file``
+    apply, the pool's other options are the server's). ``light_workers``: extra lean zygotes (only ``light_preload``, no numpy/sympy) that serve stateless
     cells whose imports they cover (default: as many as ``workers``; 0 disables; none with a prelude).
     A session starts there too and moves to a full zygote (by replaying its cells) at the first cell
     that imports something the lean tier lacks; once most recent sessions have moved, new ones start on
@@ -269,12 +271,21 @@ class Sandbox:
     (cheaper fork and exit; see ``hugepages``). The remaining flags switch single protections off (for debugging; the doctor reports them).
     """
 
+    def __new__(cls, *args, remote=None, **kwargs):
+        if remote is not None:  # the same API over HTTP (mathforge.sandbox.remote)
+            from mathforge.sandbox.remote import RemoteSandbox
+
+            timeout = args[1] if len(args) > 1 else kwargs.pop("timeout", 5.0)
+            return RemoteSandbox(remote, timeout, **kwargs)
+        return super().__new__(cls)
+
     def __init__(
         self,
         workers: int | None = None,
         timeout: float = 5.0,
         memory: int = 2 << 30,
         *,
+        remote: str | Iterable[str] | None = None,
         repl: bool = False,
         max_output: int = 256 << 10,
         max_concurrent: int = 2,
@@ -505,6 +516,9 @@ class Sandbox:
     def _close_all(zygotes: list[_ZygoteHandle]) -> None:
         for z in zygotes:
             z.close()
+
+    async def aclose(self) -> None:
+        """Release what belongs to the running event loop: nothing for the local pool."""
 
     def close(self) -> None:
         with self._lock:

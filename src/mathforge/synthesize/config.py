@@ -11,11 +11,12 @@ from mathforge.config import redefault, setting
 from mathforge.data.config import ProblemsConfig
 from mathforge.llm.config import BackendConfig, SamplingConfig
 from mathforge.sandbox.config import SandboxConfig
+from mathforge.shard import ShardConfig
 from mathforge.stage_output import OutputConfig
 
 
 class SynthesizeConfig(
-    ProblemsConfig, BackendConfig, SamplingConfig, SandboxConfig, GraderConfig, OutputConfig
+    ProblemsConfig, BackendConfig, SamplingConfig, SandboxConfig, GraderConfig, OutputConfig, ShardConfig
 ):
     """k CoT and k code-nested solutions per question from a teacher, then the filters."""
 

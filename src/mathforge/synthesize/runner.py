@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mathforge.io import JsonlAppender, progress, write_jsonl
 from mathforge.rows import write_rows
+from mathforge.shard import file_manifest, start_ledger
 from mathforge.stage_output import report_stats
 from mathforge.synthesize.config import SynthesizeConfig
 
@@ -20,7 +21,10 @@ def run(cfg: SynthesizeConfig) -> dict:
     from mathforge.llm import load_backend
     from mathforge.synthesize.synth import generate_code, generate_cot, load_questions, sample_key
 
-    questions = load_questions(cfg.dataset, split=cfg.split, data_dir=cfg.data_dir, limit=cfg.limit)
+    everything = load_questions(cfg.dataset, split=cfg.split, data_dir=cfg.data_dir, limit=cfg.limit)
+    questions = cfg.shard_items(everything)  # --shard I/N: this process's part
+    ledger = start_ledger(cfg, file_manifest(cfg.out_file()), "synthesize", everything, [q.id for q in questions],
+                          {"": "qid", ".samples": "qid", ".failed": "qid"})  # fmt: skip
     params = cfg.gen_params()
     failed: list[dict] = []  # requests that failed this run: not recorded, so a re-run retries them
     with load_backend(cfg) as backend, JsonlAppender(samples_file(cfg), key=sample_key) as samples:
@@ -36,9 +40,9 @@ def run(cfg: SynthesizeConfig) -> dict:
             ):
                 failed += generate_code(questions, backend, params, cfg.k_code, samples, sandbox, cfg.max_rounds,
                                         go, cfg.prompt_style)  # fmt: skip
-        write_jsonl(Path(cfg.out).with_suffix(".failed.jsonl"), failed)
+        write_jsonl(cfg.out_file().with_suffix(".failed.jsonl"), failed)
         kept, removed, test_counts = filter_all(cfg, questions, list(samples.rows))
-        write_rows(cfg.out, kept)
+        write_rows(cfg.out_file(), kept)
         stats = {
             "questions": len(questions),
             "samples": len(samples.rows),
@@ -52,11 +56,13 @@ def run(cfg: SynthesizeConfig) -> dict:
             "requests_failed": len(failed),
             **backend.stats(),
         }
+    if ledger is not None:
+        ledger.finish(incomplete=[f["qid"] for f in failed])
     return report_stats(stats, cfg.stats_file(), "solution synthesis")
 
 
 def samples_file(cfg: SynthesizeConfig) -> Path:
-    return Path(cfg.out).with_suffix(".samples.jsonl")
+    return cfg.out_file().with_suffix(".samples.jsonl")
 
 
 def filter_all(cfg: SynthesizeConfig, questions, samples: list[dict]):
