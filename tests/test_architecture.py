@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "mathforge"
 #: those its row names (services never import stages; a stage never imports a later stage)
 ORDER = ["io", "balance", "config", "rows", "shard", "stage_output", "registry", "solution", "sandbox", "llm",
          "answer", "data", "infer", "augment", "synthesize", "train", "view", "evaluate", "merge", "ovm",
-         "selftrain", "cluster", "demo",
+         "selftrain", "study", "cluster", "demo",
          "recipes", "cli"]  # fmt: skip
 BASE = {"io", "config", "rows", "registry"}
 ALLOWED = {
@@ -64,6 +64,8 @@ ALLOWED = {
     },
     "selftrain": BASE
     | {"solution", "sandbox", "llm", "answer", "data", "infer", "synthesize", "train", "evaluate"},
+    # an experiment made of stages: it trains and evaluates models on subsets of augmented data
+    "study": BASE | {"solution", "sandbox", "llm", "answer", "data", "infer", "train", "evaluate"},
     "cluster": {"io", "config", "registry"},  # renders job scripts; imports no stage
     "demo": set(ORDER[: ORDER.index("demo")]),
     "recipes": {"io", "config", "registry", "data", "cli"},
@@ -112,7 +114,7 @@ def test_every_unit_has_a_row_and_the_table_points_only_down():
     services = {"solution", "sandbox", "llm", "answer", "io", "balance", "config", "rows", "shard",
                 "stage_output", "registry"}  # fmt: skip
     stages = {"data", "infer", "augment", "synthesize", "train", "view", "evaluate", "merge", "ovm", "selftrain",
-              "demo"}  # fmt: skip
+              "study", "demo"}  # fmt: skip
     assert all(not (ALLOWED[s] & stages) for s in services), "services never import stages"
 
 

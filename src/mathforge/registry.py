@@ -30,6 +30,7 @@ STAGE_MODULES = (
     "mathforge.merge.stage",
     "mathforge.ovm.stage",
     "mathforge.selftrain.stage",
+    "mathforge.study.stage",
     "mathforge.cluster.stage",
     "mathforge.sandbox.stage",
     "mathforge.recipes",
@@ -42,6 +43,7 @@ GROUPS = {
     "augment": "make training data: GSM8K chains -> code, label audit, numeric perturbation, teacher questions",
     "sandbox": "the isolated Python executor: check its protections, run code, serve it over HTTP",
     "ovm": "MARIO's outcome value model: value data from a generator's samples, reranking with it",
+    "study": "experiments made of several stages: MuggleMath's scaling and transfer study",
     "cluster": "job scripts for a cluster: model servers, sandbox servers, sharded clients, the merge",
 }
 

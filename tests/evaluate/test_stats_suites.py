@@ -74,3 +74,25 @@ def test_compare_counts_flips_and_tests_them(tmp_path):
     assert c["flips"] == {"fixed": 6, "broken": 1, "both_right": 1, "both_wrong": 2}
     assert c["mcnemar_p"] == pytest.approx(mcnemar_exact(6, 1)) and c["difference"] == pytest.approx(0.5)
     assert set(c["by_subject"]) == {"A", "B"}
+
+
+def test_compare_joins_a_suites_datasets_and_keeps_same_ids_apart(tmp_path):
+    """Two datasets may number their problems alike (p0, p1, ...): a suite comparison keys them by dataset."""
+    from mathforge.evaluate.compare import load
+
+    def write(run, correct_by_dataset):
+        for dataset, correct in correct_by_dataset.items():
+            (run / dataset).mkdir(parents=True)
+            (run / dataset / "predictions.jsonl").write_text("".join(
+                json.dumps({"id": f"p{i}", "gold": "1", "correct": c, "dataset": dataset}) + "\n"
+                for i, c in enumerate(correct)))  # fmt: skip
+        (run / "suite.json").write_text("{}")
+
+    write(tmp_path / "a", {"svamp": [False, False, True], "asdiv": [False, True]})
+    write(tmp_path / "b", {"svamp": [True, True, True], "asdiv": [False, False]})
+    assert set(load(str(tmp_path / "a"))) == {"svamp/p0", "svamp/p1", "svamp/p2", "asdiv/p0", "asdiv/p1"}
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "c")]) == 0
+    c = json.loads((tmp_path / "c" / "compare.json").read_text())["comparisons"][str(tmp_path / "b")]
+    assert c["problems"] == 5
+    assert c["flips"] == {"fixed": 2, "broken": 1, "both_right": 1, "both_wrong": 1}
+    assert set(c["by_subject"]) == {"svamp", "asdiv"}

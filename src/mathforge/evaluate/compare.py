@@ -27,12 +27,16 @@ class CompareConfig(Config):
 
 
 def load(run: str) -> dict[str, list[PredictionRow]]:
-    path = Path(run) / "predictions.jsonl"
-    if not path.exists():
-        path = Path(run) / "graded.jsonl"  # a `mathforge grade` output folder
+    """An evaluate run's samples by problem id; a suite run (``--suite``) is all of its datasets' runs."""
+    paths = [Path(run) / "predictions.jsonl"]
+    if not paths[0].exists():
+        paths = [Path(run) / "graded.jsonl"]  # a `mathforge grade` output folder
+    if not paths[0].exists() and (Path(run) / "suite.json").exists():
+        paths = sorted(Path(run).glob("*/predictions.jsonl"))
     by: dict[str, list[PredictionRow]] = defaultdict(list)
-    for _, row in read_rows(path, PredictionRow):
-        by[row.id].append(row)
+    for path in paths:
+        for _, row in read_rows(path, PredictionRow):
+            by[f"{row.dataset}/{row.id}" if len(paths) > 1 else row.id].append(row)
     return {k: sorted(v, key=lambda r: r.sample) for k, v in by.items()}
 
 
