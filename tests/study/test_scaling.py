@@ -65,10 +65,11 @@ def test_toy_study_trains_every_subset_fits_and_resumes(study_inputs):
     assert all(
         "leak" not in line for line in (out / "runs" / "q00020-r002" / "train.jsonl").read_text().splitlines()
     )
+
     # nested: each grid subset contains the smaller one (plus the original row in every subset)
-    ids = lambda key: {
-        json.loads(x)["id"] for x in (out / "runs" / key / "train.jsonl").read_text().splitlines()
-    }  # noqa: E731
+    def ids(key):
+        return {json.loads(x)["id"] for x in (out / "runs" / key / "train.jsonl").read_text().splitlines()}
+
     assert ids("original") == {"o0"}
     assert ids("q00002-r001") < ids("q00004-r001") < ids("q00008-r001") < ids("q00020-r001")
     assert ids("q00020-r001") < ids("q00020-r002")

@@ -61,7 +61,9 @@ def _transfer(runs: list[dict], tests: list[str]) -> dict:
     largest grid point (all types together)."""
     grid = [r for r in runs if r["axis"] in ("queries", "responses")]
     rows = {r["aug_type"]: r for r in runs if r["axis"] == "type"}
-    rows.update({"original only": r for r in runs if r["axis"] == "original"})
+    for r in runs:
+        if r["axis"] == "original":
+            rows["original only"] = r
     if grid:
         rows["all types"] = max(grid, key=lambda r: r["examples"])
     return {name: {"examples": r["examples"], **{t: r["accuracy"][t]["accuracy"] for t in tests}}
