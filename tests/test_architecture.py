@@ -51,6 +51,7 @@ ALLOWED = {
     # the value model's data is graded samples (evaluate), deduplicated like synthesized solutions
     "ovm": BASE
     | {
+        "shard",
         "stage_output",
         "solution",
         "sandbox",
@@ -62,8 +63,21 @@ ALLOWED = {
         "train",
         "evaluate",
     },
+    # a round sampled in shards is merged (merge) before it is verified
     "selftrain": BASE
-    | {"solution", "sandbox", "llm", "answer", "data", "infer", "synthesize", "train", "evaluate"},
+    | {
+        "shard",
+        "solution",
+        "sandbox",
+        "llm",
+        "answer",
+        "data",
+        "infer",
+        "synthesize",
+        "train",
+        "evaluate",
+        "merge",
+    },
     # an experiment made of stages: it trains and evaluates models on subsets of augmented data
     "study": BASE | {"solution", "sandbox", "llm", "answer", "data", "infer", "train", "evaluate"},
     "cluster": {"io", "config", "registry"},  # renders job scripts; imports no stage

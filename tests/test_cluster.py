@@ -129,3 +129,31 @@ def test_the_verb_writes_the_scripts_and_bad_settings_are_refused(tmp_path, caps
         _config(tmp_path, stage_args="--dataset 'math500")
     with pytest.raises(ValueError, match="Slurm time"):
         _config(tmp_path, time="four hours")
+
+
+def test_jobs_run_where_they_were_rendered_so_the_default_setup_resolves(tmp_path, monkeypatch):
+    # a project with its venv: activating it puts its (stub) mathforge on PATH
+    project = tmp_path / "project"
+    venv_bin = project / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "activate").write_text('export PATH="$(pwd)/.venv/bin:$PATH"\n')
+    (venv_bin / "mathforge").write_text('#!/bin/bash\necho "$(pwd) $*" >> "$CALLS"\n')
+    (venv_bin / "mathforge").chmod(0o755)
+    monkeypatch.chdir(project)
+    cfg = ClusterConfig(out=str(tmp_path / "scripts"), run_dir="run", model="m", model_servers=1,
+                        sandbox_servers=0, shards=2, wait_minutes=1)  # fmt: skip  # the default setup
+    assert cfg.setup == "source .venv/bin/activate"
+    render(cfg)
+    run_dir = project / "run"  # a relative run_dir is the project's too
+    (run_dir / "endpoints" / "models").mkdir(parents=True)
+    (run_dir / "endpoints" / "models" / "0.url").write_text("http://n1:8000/v1\n")
+    calls = tmp_path / "calls.txt"
+    calls.write_text("")
+    env = {**os.environ, "CALLS": str(calls), "SLURM_ARRAY_TASK_ID": "1"}
+    # Slurm starts a job where it was submitted: submit.sh's folder, the scripts'
+    out = subprocess.run(["bash", "clients.sbatch"], cwd=cfg.out, env=env, capture_output=True, text=True,
+                         timeout=60)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    (call,) = calls.read_text().splitlines()
+    assert call.startswith(f"{project} evaluate ") and f"--out {run_dir}/eval" in call
+    assert f"#SBATCH --output={run_dir}/logs/" in (tmp_path / "scripts" / "merge.sbatch").read_text()

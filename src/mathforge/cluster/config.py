@@ -21,10 +21,14 @@ class ClusterConfig(Config):
                        kind="dir")  # fmt: skip
     name: str = setting("mathforge", "job name prefix")
     run_dir: str = setting(
-        help="a folder on the shared filesystem: server URLs, logs, the token, the outputs"
+        help="a folder on the shared filesystem: server URLs, logs, the token, the outputs (relative: to workdir)"
     )
+    workdir: str | None = setting(
+        None, "the folder every job runs in, so setup and the stage's relative paths resolve from it (on the "
+        "shared filesystem; default: the folder you render from, made absolute)")  # fmt: skip
     setup: str = setting("source .venv/bin/activate",
-                         "shell line(s) each job runs first to get the environment (a venv; no container)")  # fmt: skip
+                         "shell line(s) each job runs first, in workdir, to get the environment (a venv; no "
+                         "container)")  # fmt: skip
     model: str = setting(help="the model the servers load (a path on the shared filesystem, or a hub id)")
     served_name: str | None = setting(None, "the name the servers give it (default: --model)")
     server: Literal["vllm", "sglang"] = setting("vllm", "the model server")

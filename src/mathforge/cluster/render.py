@@ -23,12 +23,16 @@ def render_scripts(cfg: ClusterConfig) -> dict[str, str]:
     """{file name: text} of every script (nothing written)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    if any(c.isspace() for c in cfg.run_dir):  # #SBATCH lines cannot quote a path
-        raise DataError("run_dir must not contain whitespace (Slurm's #SBATCH --output cannot quote it)",
-                        field="run_dir")  # fmt: skip
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True,
                       autoescape=False)  # noqa: S701 - shell scripts, not HTML  # fmt: skip
     env.filters["sh"] = lambda value: shlex.quote(str(value))
+    # made absolute now: submit.sh submits from the scripts' folder, and Slurm starts a job where it was
+    # submitted, where a relative setup (source .venv/bin/activate) or run_dir does not resolve
+    workdir = Path(cfg.workdir or os.getcwd()).expanduser().resolve()
+    cfg = cfg.model_copy(update={"workdir": str(workdir), "run_dir": str(workdir / cfg.run_dir)})
+    if any(c.isspace() for c in cfg.run_dir):  # #SBATCH lines cannot quote a path
+        raise DataError("run_dir must not contain whitespace (Slurm's #SBATCH --output cannot quote it)",
+                        field="run_dir")  # fmt: skip
     values = cfg.model_dump()
     values.update(
         served_name=cfg.served_name or cfg.model,

@@ -8,7 +8,7 @@ from mathforge.config import setting
 
 class MergeConfig(GraderConfig):
     """Join the shards of one output: an evaluate folder's ``shard-I-of-N/`` parts, or a file's
-    ``OUT.shard-I-of-N.jsonl`` parts (augment, synthesize)."""
+    ``OUT.shard-I-of-N.jsonl`` parts (augment, synthesize, ovm data)."""
 
     out: str = setting(
         help="the unsharded output: an evaluate folder, or the JSONL file the shards were named after",

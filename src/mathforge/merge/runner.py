@@ -161,7 +161,7 @@ def _merge_dir(cfg: MergeConfig, out: Path, manifests: dict) -> dict:
     if failed:
         metrics["failed"] = {"samples": len(failed), "first": failed[:5]}
     if not complete:
-        metrics["partial"] = _describe(problems)
+        metrics["partial"] = describe(problems)
     metrics["timing"] = {
         "shards": problems["shards"],
         "wall_seconds_max": max((s["wall_seconds"] or 0.0 for s in shard_info), default=0.0),
@@ -218,7 +218,7 @@ def _merge_file(cfg: MergeConfig, out: Path, manifests: dict) -> dict:
         summed = _sum_stats([s for s in stats if s])
         summed["shards"] = problems["shards"]
         if not complete:
-            summed["partial"] = _describe(problems)
+            summed["partial"] = describe(problems)
         write_json(out.with_suffix(".stats.json"), summed)
         result["stats"] = summed
     return {**result, "written": True}
@@ -239,7 +239,7 @@ def _sum_stats(parts: list[dict]) -> dict:
     return out
 
 
-def _describe(p: dict) -> str:
+def describe(p: dict) -> str:
     parts = []
     if p["missing_shards"]:
         parts.append(f"shards not found: {', '.join(p['missing_shards'])}")
@@ -262,7 +262,7 @@ def report(cfg: MergeConfig, result: dict) -> int:
         f"{Path(f).name}: {n} rows" for f, n in result.get("files", {}).items())  # fmt: skip
     print(f"{result['stage']}: {len(result['found'])} of {result['shards']} shards found ({what})")
     if not result["complete"]:
-        print(f"incomplete: {_describe(result)}")
+        print(f"incomplete: {describe(result)}")
         print(
             "re-run the shards named (each resumes where it stopped), then merge again"
             + ("" if result["written"] else "; nothing was written (--partial writes what is there)")

@@ -4,6 +4,13 @@ The steps: sample K solutions per train problem (``evaluate`` with ``n=K`` at a 
 ``OUT.samples/``: resumable, every sample graded) -> one :class:`~mathforge.rows.ValueRow` per distinct
 solution (duplicates by normalised code and answer dropped), labelled correct or not, with the problem's
 accuracy -> optionally balanced (the larger class down-sampled, seeded) -> ``OUT`` and its stats.
+
+Rows are in the loaded order of the problems (samples in order), so with ``--shard I/N`` each shard
+samples its problems into ``OUT.samples/shard-I-of-N/``, labels them into ``OUT.shard-I-of-N.jsonl`` and
+``mathforge merge OUT`` joins the shards into the unsharded run's rows: a problem's rows depend on its own
+samples only. Balancing does not: it needs every row, so it is refused with ``--shard`` (merge the samples
+with ``mathforge merge OUT.samples`` and run ``ovm data --balance`` once without ``--shard``: it resumes
+from the merged samples and only labels).
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ import random
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from pydantic import model_validator
+
 from mathforge.answer.config import GraderConfig
 from mathforge.config import redefault, setting
 from mathforge.data.config import ProblemsConfig
@@ -19,11 +28,12 @@ from mathforge.infer.config import LoopConfig
 from mathforge.llm.config import BackendConfig, SamplingConfig
 from mathforge.rows import PredictionRow, ValueRow, write_rows
 from mathforge.sandbox.config import SandboxConfig
+from mathforge.shard import ShardConfig, file_manifest, start_ledger
 from mathforge.stage_output import OutputConfig, report_stats
 
 
 class OvmDataConfig(ProblemsConfig, BackendConfig, SamplingConfig, LoopConfig, SandboxConfig, GraderConfig,
-                    OutputConfig):  # fmt: skip
+                    OutputConfig, ShardConfig):  # fmt: skip
     """Sample, grade and label a generator's solutions to train problems."""
 
     k: int = setting(8, "samples per problem (the OVM paper: 100)", ge=1)
@@ -32,17 +42,34 @@ class OvmDataConfig(ProblemsConfig, BackendConfig, SamplingConfig, LoopConfig, S
     temperature: float = redefault(SamplingConfig, "temperature", 0.7)
     out: str = redefault(OutputConfig, "out", "out/ovm/values.jsonl")
 
+    @model_validator(mode="after")
+    def _balance_whole(self):
+        if self.balance and self.shard:
+            raise ValueError(
+                "--balance needs every shard's rows: run the shards without it, `mathforge merge OUT.samples`, "
+                "then `ovm data --balance` once without --shard (it resumes from the merged samples)"
+            )
+        return self
+
 
 def samples_dir(cfg: OvmDataConfig) -> Path:
+    """The samples' evaluate run (``--shard I/N``: evaluate's own shard folder in it)."""
     return Path(cfg.out).with_suffix(".samples")
 
 
 def run(cfg: OvmDataConfig) -> dict:
+    everything = cfg.load_problems()
+    problems = cfg.shard_items(everything)  # --shard I/N: this process's part (evaluate picks the same)
+    ledger = start_ledger(cfg, file_manifest(cfg.out_file()), "ovm data", everything,
+                          [str(p.id) for p in problems], {"": "problem_id"})  # fmt: skip
     rows = sample(cfg)
-    values, dropped = label(rows, cfg)
+    values, dropped = label(rows, cfg, [str(p.id) for p in problems])
     if cfg.balance:
         values = balance(values, cfg.seed or 0)
-    write_rows(cfg.out, values)
+    write_rows(cfg.out_file(), values)
+    if ledger is not None:  # a problem short of K graded samples had requests fail: a re-run retries them
+        have = Counter(r.id for r in rows)
+        ledger.finish(incomplete=[str(p.id) for p in problems if have[str(p.id)] < cfg.k])
     accuracy = sum(r.correct for r in rows) / max(1, len(rows))
     per_problem = Counter(round(r.problem_accuracy or 0.0, 2) for r in values)
     return report_stats({
@@ -68,7 +95,7 @@ def sample(cfg: OvmDataConfig) -> list[PredictionRow]:
     evaluate(EvaluateConfig(**shared, n=cfg.k, out=str(samples_dir(cfg))))
     from mathforge.rows import read_rows
 
-    return [r for _, r in read_rows(samples_dir(cfg) / "predictions.jsonl", PredictionRow)]
+    return [r for _, r in read_rows(cfg.sharded_dir(samples_dir(cfg)) / "predictions.jsonl", PredictionRow)]
 
 
 def _accuracies(rows: list[PredictionRow]) -> dict[str, float]:
@@ -78,14 +105,20 @@ def _accuracies(rows: list[PredictionRow]) -> dict[str, float]:
     return {pid: sum(v) / len(v) for pid, v in by.items()}
 
 
-def label(rows: list[PredictionRow], cfg: OvmDataConfig) -> tuple[list[ValueRow], int]:
-    """One value row per distinct solution of a problem (normalised code + answer), with its outcome."""
+def label(
+    rows: list[PredictionRow], cfg: OvmDataConfig, order: list[str] | None = None
+) -> tuple[list[ValueRow], int]:
+    """One value row per distinct solution of a problem (normalised code + answer), with its outcome.
+
+    ``order``: the problem ids in loaded order; rows follow it (evaluate writes samples as they finish),
+    so a shard's rows are a slice of the whole run's and the merge can restore them."""
     from mathforge.synthesize.filters import code_key, cot_key
 
     accuracy = _accuracies(rows)
+    position = {pid: i for i, pid in enumerate(order or sorted(accuracy))}
     seen: set = set()
     out, dropped = [], 0
-    for r in sorted(rows, key=lambda r: (r.id, r.sample)):
+    for r in sorted(rows, key=lambda r: (position.get(r.id, len(position)), r.id, r.sample)):
         if not r.text.strip():
             continue
         body = code_key(r.text, cfg.solution_format) if r.executions else cot_key(r.text)

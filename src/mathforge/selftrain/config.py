@@ -10,10 +10,17 @@ from mathforge.data.config import ProblemsConfig
 from mathforge.infer.config import LoopConfig
 from mathforge.llm.config import BackendConfig, SamplingConfig
 from mathforge.sandbox.config import SandboxConfig
+from mathforge.shard import ShardConfig
 
 
-class SelfTrainConfig(ProblemsConfig, BackendConfig, SamplingConfig, LoopConfig, SandboxConfig, GraderConfig):
-    """Rounds of: sample the uncovered train problems, keep the verified solutions, retrain, evaluate."""
+class SelfTrainConfig(ProblemsConfig, BackendConfig, SamplingConfig, LoopConfig, SandboxConfig, GraderConfig,
+                      ShardConfig):  # fmt: skip
+    """Rounds of: sample the uncovered train problems, keep the verified solutions, retrain, evaluate.
+
+    ``--shard I/N`` shards a round's sampling (the costly step) only: a shard samples its part of the first
+    unfinished round's problems into ``round-R/samples/shard-I-of-N/`` and stops; the run without ``--shard``
+    then merges the shards and does the rest of that round (verify, retrain, evaluate), and stops there, so
+    the next round's sampling can be sharded again."""
 
     out: str = setting(help="output folder: round-R/ (todo, samples, new paths, train, eval), rounds.jsonl, "
                        "report.md", io="out", kind="dir")  # fmt: skip

@@ -4,11 +4,19 @@ Layout of ``OUT``::
 
     before/eval/        the starting generator on eval_dataset (when set)
     round-R/todo.jsonl  the problems this round samples (fixed once written: a resume samples the same ones)
-    round-R/samples/    an evaluate run: K graded samples per todo problem
+    round-R/samples/    an evaluate run: K graded samples per todo problem (with --shard I/N: the shards'
+                        samples/shard-I-of-N/ folders, and their merge beside them)
     round-R/new.jsonl   the verified, deduplicated, decontaminated new paths (solution rows)
     round-R/train/      the retrained model (a train output_dir; its stage folder is the next generator)
     round-R/eval/       that model on eval_dataset
     rounds.jsonl        one record per finished round; report.md
+
+Sharded sampling (``--shard I/N``): each shard samples its part of the first unfinished round and stops
+(:func:`sample_shard`). The run without ``--shard`` finds the shard folders, merges them (``mathforge
+merge``; a missing or unfinished shard stops it, named), so evaluate resumes from the merged samples with
+nothing left to sample, then verifies, retrains and evaluates, and stops after that round: the next round's
+sampling is the shards' again. Every step stays resumable: a killed shard re-runs its command, a killed
+finishing run re-merges (deterministic) and resumes.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from mathforge.io import JsonlAppender, write_jsonl
+from mathforge.io import DataError, JsonlAppender, read_jsonl, write_jsonl
 from mathforge.rows import PredictionRow, SolutionRow, read_rows, write_rows
 from mathforge.selftrain.config import SelfTrainConfig
 
@@ -26,6 +34,8 @@ def run(cfg: SelfTrainConfig) -> list[dict]:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     problems = cfg.load_problems()
+    if cfg.shard:
+        return sample_shard(cfg, out, problems)
     generator = cfg.model
     before = evaluate_model(cfg, generator, out / "before" / "eval")
     with JsonlAppender(out / "rounds.jsonl", key=lambda r: r["round"]) as log:
@@ -34,19 +44,67 @@ def run(cfg: SelfTrainConfig) -> list[dict]:
             if r in log.done:
                 record = next(x for x in log.rows if x["round"] == r)
             else:
+                sharded = merge_shards(cfg, folder / "samples")
                 record = one_round(cfg, r, folder, problems, generator, before)
                 log.write(record)
+                if sharded and r < cfg.rounds:
+                    print(f"round {r} was sampled in {sharded} shards and is finished: sample round {r + 1} "
+                          "with the shards again (--shard I/N), then run this command again to finish it")  # fmt: skip
+                    break
             generator, before = record["model"], record["accuracy_after"]
         records = list(log.rows)
     (out / "report.md").write_text(render(records), encoding="utf-8")
     return records
 
 
+def sample_shard(cfg: SelfTrainConfig, out: Path, problems: list) -> list[dict]:
+    """``--shard I/N``: this shard's samples of the first unfinished round (the finished rounds' records)."""
+    records = [row for _, row in read_jsonl(out / "rounds.jsonl")] if (out / "rounds.jsonl").exists() else []
+    done = {x["round"]: x for x in records}
+    r = next((i for i in range(1, cfg.rounds + 1) if i not in done), None)
+    if r is None:
+        print(f"all {cfg.rounds} rounds are finished: nothing to sample")
+        return records
+    generator = done[r - 1]["model"] if r > 1 else cfg.model
+    folder = out / f"round-{r}"
+    _, todo = round_todo(cfg, r, folder, problems)  # the same file for every shard (written atomically)
+    if todo:
+        sample(cfg, generator, folder / "todo.jsonl", folder / "samples")
+    print(f"round {r}, shard {cfg.shard}: sampled {len(cfg.shard_items(todo))} of {len(todo)} problems; when "
+          "every shard is done, run this command without --shard to merge them and finish the round")  # fmt: skip
+    return records
+
+
+def merge_shards(cfg: SelfTrainConfig, samples: Path) -> int:
+    """A round sampled with ``--shard I/N``: join the shards into ``samples/`` (how many; 0 when unsharded).
+
+    Merging again is harmless (deterministic), so a finishing run killed after it resumes the same way."""
+    if not any(samples.glob("shard-*-of-*/shard.json")):
+        return 0
+    from mathforge.answer.config import GraderConfig
+    from mathforge.merge import MergeConfig
+    from mathforge.merge.runner import describe
+    from mathforge.merge.runner import run as merge
+
+    grading = {k: getattr(cfg, k) for k in GraderConfig.model_fields}
+    result = merge(MergeConfig(out=str(samples), **grading))
+    if not result["complete"]:
+        raise DataError(f"the round's sampling shards are incomplete ({describe(result)}): run those shards "
+                        "again (each resumes), then this command", samples)  # fmt: skip
+    return result["shards"]
+
+
+def round_todo(cfg: SelfTrainConfig, r: int, folder: Path, problems: list) -> tuple[list[SolutionRow], list]:
+    """The paths known before round ``r`` (the data and earlier rounds' new paths) and the round's problems."""
+    earlier = [Path(cfg.out) / f"round-{i}" / "new.jsonl" for i in range(1, r)]
+    known = load_rows([*map(Path, cfg.data), *earlier])
+    return known, todo_problems(folder / "todo.jsonl", problems, coverage(known), cfg.min_paths)
+
+
 def one_round(cfg: SelfTrainConfig, r: int, folder: Path, problems: list, generator: str, before) -> dict:
     """Coverage -> the problems to sample -> samples -> new verified paths -> retrain -> evaluate."""
     earlier = [Path(cfg.out) / f"round-{i}" / "new.jsonl" for i in range(1, r)]
-    known = load_rows([*map(Path, cfg.data), *earlier])
-    todo = todo_problems(folder / "todo.jsonl", problems, coverage(known), cfg.min_paths)
+    known, todo = round_todo(cfg, r, folder, problems)
     samples = sample(cfg, generator, folder / "todo.jsonl", folder / "samples") if todo else []
     new, counts = verify(cfg, samples, {p.id: p for p in todo}, known, r)
     write_rows(folder / "new.jsonl", new)
@@ -102,8 +160,8 @@ def sample(cfg: SelfTrainConfig, generator: str, problems_file: Path, out: Path)
     shared.update(
         model=generator, dataset=str(problems_file), split="train", limit=None, n=cfg.k, out=str(out)
     )
-    evaluate(EvaluateConfig(**shared))
-    return [row for _, row in read_rows(out / "predictions.jsonl", PredictionRow)]
+    evaluate(EvaluateConfig(**shared))  # with --shard I/N: into out/shard-I-of-N/
+    return [row for _, row in read_rows(cfg.sharded_dir(out) / "predictions.jsonl", PredictionRow)]
 
 
 def verify(cfg: SelfTrainConfig, samples: list[PredictionRow], todo: dict, known: list[SolutionRow], r: int):
@@ -182,7 +240,7 @@ def evaluate_model(cfg: SelfTrainConfig, model: str, out: Path) -> float | None:
 
     shared = {k: getattr(cfg, k) for k in EvaluateConfig.model_fields if k in SelfTrainConfig.model_fields}
     shared.update(model=model, dataset=cfg.eval_dataset, split=cfg.eval_split, limit=cfg.eval_limit, n=1,
-                  temperature=0.0, out=str(out))  # fmt: skip
+                  temperature=0.0, shard=None, out=str(out))  # fmt: skip
     return evaluate(EvaluateConfig(**shared))["accuracy"]
 
 
@@ -201,6 +259,8 @@ def render(records: list[dict]) -> str:
 
 
 def report(cfg: SelfTrainConfig, records: list[dict]) -> int:
+    if cfg.shard:
+        return 0  # a sampling shard: sample_shard said what it did
     print(render(records))
     print(f"wrote {cfg.out}/rounds.jsonl and report.md")
     return 0
