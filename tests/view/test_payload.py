@@ -12,7 +12,7 @@ import pytest
 
 from mathforge.cli import main
 from mathforge.io import DataError
-from mathforge.rows import ExecutionRecord, PredictionRow
+from mathforge.rows import ExecutionRecord, PredictionRow, write_rows
 from mathforge.view import build_payload, load_sources, render_html, write_view
 from mathforge.view.compare import compare
 from mathforge.view.payload import Problems, accuracy_interval, prompt_frame, segments
@@ -261,3 +261,55 @@ def test_a_suite_pairs_runs_by_dataset_and_tabulates_each_dataset(tmp_path):
     assert cells == {("gsm8k", "a-gsm8k"): 0.5, ("math", "a-math"): 0.2, ("gsm8k", "b-gsm8k"): 0.8,
                      ("math", "b-math"): 0.1}  # fmt: skip
     assert build_payload(*load_sources(paths[:1]), title="t")["suite"] == []  # one dataset: no suite
+
+
+def test_a_grade_output_is_a_source_as_a_folder_and_as_its_graded_jsonl(pair_runs, tmp_path, capsys):
+    """docs/VIEWER.md: `mathforge grade`'s output folder (graded.jsonl, metrics.json) opens like an evaluate run."""
+    out = tmp_path / "regraded"
+    assert (
+        main(["grade", str(pair_runs[1] / "predictions.jsonl"), "--out", str(out), "--grade-workers", "1"])
+        == 0
+    )
+    assert not (out / "predictions.jsonl").exists()  # only graded.jsonl: the source the viewer must find
+    for source in (out, out / "graded.jsonl"):
+        payload = build_payload(*load_sources([source]), title="t")
+        (run,) = payload["runs"]
+        assert run["name"] == "regraded" and run["summary"]["samples"] == len(PAIR)
+        assert run["summary"]["accuracy"] == pytest.approx(9 / 14)  # run B's outcomes, graded again
+        assert run["config"]["model"].endswith(
+            "predictions.jsonl"
+        )  # grade writes its config into metrics.json
+    page = tmp_path / "cmp.html"
+    assert main(["view", str(pair_runs[0]), str(out), "--out", str(page)]) == 0  # compared with the original
+    assert payload_of(page.read_text())["comparisons"][0]["counts"] == {"fixed": 4, "broken": 2, "both_right": 5,
+                                                                        "both_wrong": 3}  # fmt: skip
+
+
+def test_bare_predictions_files_are_named_by_their_file_not_their_folder(tmp_path):
+    """Two graded files in one folder are two runs: named a and b (the comparison finds runs by name), and
+    neither takes the metrics.json of the run that owns the folder."""
+    folder = write_run(tmp_path / "runs", [prediction(i, True) for i in range(3)],
+                       metrics={"accuracy": 1.0, "maj@8": 1.0, "partial": "1 sample failed"})  # fmt: skip
+    write_rows(folder / "a.jsonl", [prediction(i, x) for i, (x, _) in enumerate(PAIR)])
+    write_rows(folder / "b.jsonl", [prediction(i, y) for i, (_, y) in enumerate(PAIR)])
+    payload = build_payload(*load_sources([folder / "a.jsonl", folder / "b.jsonl"]), title="t")
+    assert [r["name"] for r in payload["runs"]] == ["a", "b"]
+    assert all(r["summary"]["scores"] == {} and r["notes"] == [] for r in payload["runs"])
+    c = payload["comparisons"][0]
+    assert (c["base"], c["other"]) == ("a", "b") and c["counts"]["fixed"] == 4
+    # the same file name in two folders: told apart by the folder
+    write_rows(tmp_path / "a.jsonl", [prediction(0, True)])
+    evals, _ = load_sources([folder / "a.jsonl", tmp_path / "a.jsonl"])
+    assert [r.name for r in evals] == ["runs/a.jsonl", f"{tmp_path.name}/a.jsonl"]
+    assert load_sources([folder])[0][0].name == "runs"  # the folder itself is still its own run
+
+
+def test_an_ungraded_predictions_file_says_to_grade_it_first(tmp_path):
+    """A foreign file (``output``, no verdict) would draw as 0% with empty transcripts; it is an error instead."""
+    file = tmp_path / "theirs.jsonl"
+    file.write_text("".join(json.dumps({"id": f"q{i}", "gold": str(i), "output": f"\\boxed{{{i}}}"}) + "\n"
+                            for i in range(3)))  # fmt: skip
+    with pytest.raises(DataError, match="not graded: run `mathforge grade") as err:
+        load_sources([file])
+    assert (err.value.line, err.value.field) == (1, "correct")
+    assert main(["view", str(file), "--out", str(tmp_path / "x.html")]) == 2
