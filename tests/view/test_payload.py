@@ -313,3 +313,47 @@ def test_an_ungraded_predictions_file_says_to_grade_it_first(tmp_path):
         load_sources([file])
     assert (err.value.line, err.value.field) == (1, "correct")
     assert main(["view", str(file), "--out", str(tmp_path / "x.html")]) == 2
+
+
+def _large_run_lines(problems: int, n: int, seed: int = 0):
+    """Evaluate rows as JSON lines: four worked examples in every prompt, numbers drawn per sample (so gzip
+    cannot fold the samples of a problem together), one sample in a thousand printing 100,000 characters."""
+    import random
+
+    rng = random.Random(seed)
+    shots = "".join(f"Question: what is {k} * 17?\nSolution:\n```python\nprint({k} * 17)\n```\n```output\n"
+                    f"{k * 17}\n```\nThe answer is \\boxed{{{k * 17}}}.\n\n" for k in range(4))  # fmt: skip
+    for i in range(problems):
+        a, b = rng.randint(100, 99999), rng.randint(100, 99999)
+        for s in range(n):
+            c, right = rng.randint(1, 99999), rng.random() < 0.7
+            output = rng.randbytes(50_000).hex() if i % 125 == 0 and s == 0 else str(a * c + b)
+            code = f"x = {a} * {c} + {b}\nprint(x)"
+            yield json.dumps({
+                "id": f"q{i:05d}", "sample": s, "gold": str(a * c + b), "dataset": "toy",
+                "prompt": f"Solve with Python.\n\n{shots}Question: what is {a} times a number plus {b}?\nSolution:\n",
+                "text": f"Let x be {a} * {c} + {b} (sample {s}, {rng.random():.6f}).\n```python\n{code}\n```\n"
+                        f"```output\n{output}\n```\nThe answer is \\boxed{{{a * c + b if right else c}}}.",
+                "executions": [{"code": code, "output": output, "status": "ok", "duration": rng.random()}],
+                "rounds": 1, "tokens": 60, "finish": "stop", "answer": str(a * c + b if right else c),
+                "correct": right, "grade_status": "ok",
+            })  # fmt: skip
+
+
+def test_the_page_of_a_10000_sample_run_stays_small(tmp_path):
+    """#16 "keep the file size in check": 1,250 problems x 8 samples, 14 MB of predictions (the runaway
+    prints alone are 1 MB): the page is under 1 MiB (665 KiB measured; most of it the drawn numbers, which
+    do not compress) and under a tenth of the predictions file."""
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "predictions.jsonl").write_text("\n".join(_large_run_lines(1250, 8)) + "\n")
+    result = write_view(tmp_path / "big.html", [folder])
+    source = (folder / "predictions.jsonl").stat().st_size
+    assert source > 12 * 2**20
+    assert result.html_bytes < 2**20 and result.html_bytes < source / 10, (result.html_bytes, source)
+    # before compression too: the prompts' worked examples are stored once, a program's code and output once
+    # (the transcript's own blocks), and the ten runaway outputs are cut to --max-chars
+    assert result.json_bytes < source / 3
+    payload = payload_of(result.out.read_text())
+    assert payload["runs"][0]["summary"]["samples"] == 10_000
+    assert any("10 long blocks shortened" in note for note in payload["runs"][0]["notes"])
