@@ -14,7 +14,7 @@ a few-shot evaluation's rows do. Figures, each beside its baseline from the same
 Wall-clock figures depend on what else the machine runs: compare the ratios. ``--screenshots DIR`` also
 writes viewer-run.png (a MATH-500 run: subjects and levels) and viewer-compare.png (two GSM8K runs).
 
-    .venv/bin/python benchmarks/view_bench.py [--data-dir DIR] [--loads 5] [--screenshots docs]
+    .venv/bin/python benchmarks/view_bench.py [--data-dir DIR] [--loads 5] [--screenshots docs] [--problems N]
 """
 
 from __future__ import annotations
@@ -196,11 +196,12 @@ def main() -> None:
     ap.add_argument("--data-dir", default=os.environ.get("MATHFORGE_DATA_DIR"))
     ap.add_argument("--loads", type=int, default=5)
     ap.add_argument("--screenshots", help="folder for viewer-run.png and viewer-compare.png")
+    ap.add_argument("--problems", type=int, help="only the first N GSM8K problems (a quick run)")
     args = ap.parse_args()
     from mathforge.data import load_problems
     from mathforge.view import write_view
 
-    gsm8k = load_problems("gsm8k", "test", args.data_dir)
+    gsm8k = load_problems("gsm8k", "test", args.data_dir)[: args.problems]
     work = Path(tempfile.mkdtemp(prefix="view-bench-"))
     run_a = write_run(work / "gsm8k-a", gsm8k_rows(gsm8k, seed=1), "model-a")
     run_b = write_run(work / "gsm8k-b", gsm8k_rows(gsm8k, seed=2), "model-b")
@@ -210,8 +211,9 @@ def main() -> None:
         "| page | samples | predictions.jsonl KiB | payload JSON KiB | HTML KiB | HTML / predictions | build CPU s |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, paths in (("one run (1,319)", [run_a]), ("two runs compared", [run_a, run_b]),
-                        ("one run, n=8 (10,552)", [big])):  # fmt: skip
+    # the labels name the real sizes (1,319 and 10,552 on the whole test set)
+    one, two, eight = f"one run ({len(gsm8k):,})", "two runs compared", f"one run, n=8 ({8 * len(gsm8k):,})"
+    for name, paths in ((one, [run_a]), (two, [run_a, run_b]), (eight, [big])):
         cpu = time.process_time()
         result = write_view(work / f"{len(pages)}.html", paths)
         cpu = time.process_time() - cpu
@@ -226,7 +228,7 @@ def main() -> None:
     )
     browser = Browser()
     try:
-        browser.load_ms(pages["one run (1,319)"])  # a first start of the renderer is not the page's cost
+        browser.load_ms(pages[one])  # a first start of the renderer is not the page's cost
         floor = statistics.median(browser.load_ms(blank, ready=None) for _ in range(args.loads))
         print(f"\n| page | load ms (median of {args.loads}) | vs a blank page |")
         print("| --- | ---: | ---: |")
@@ -234,8 +236,8 @@ def main() -> None:
         for name, path in pages.items():
             ms = statistics.median(browser.load_ms(path) for _ in range(args.loads))
             print(f"| {name} | {ms:.0f} | {ms / max(floor, 1e-9):.1f} |")
-        filt, search = browser.interaction_ms(pages["one run, n=8 (10,552)"])
-        print(f"\nOn the 10,552-sample page: a filter change redraws in {filt:.1f} ms, a search keystroke in "
+        filt, search = browser.interaction_ms(pages[eight])
+        print(f"\nOn the {8 * len(gsm8k):,}-sample page: a filter change redraws in {filt:.1f} ms, a search keystroke in "
               f"{search:.1f} ms (the table is paginated: 50 problems a page).")  # fmt: skip
         if args.screenshots:
             shots = Path(args.screenshots)
@@ -248,7 +250,7 @@ def main() -> None:
                 ("select", "section [data-testid=filter-level]", "Level 5"),
                 ("select", "section [data-testid=filter-status]", "incorrect"),
                 ("click", "section [data-testid=problem-table] tbody tr", "")])  # fmt: skip
-            browser.screenshot(pages["two runs compared"], shots / "viewer-compare.png", [
+            browser.screenshot(pages[two], shots / "viewer-compare.png", [
                 ("click", "[data-testid=tab-compare]", ""), ("click", "[data-testid=flip-broken]", ""),
                 ("click", "[data-testid=flip-list] tbody tr", "")])  # fmt: skip
             print(f"\nscreenshots: {shots / 'viewer-run.png'}, {shots / 'viewer-compare.png'}")

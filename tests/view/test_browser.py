@@ -216,3 +216,114 @@ def test_a_suite_of_datasets_gets_its_own_tab(open_page, tmp_path):
     ]
     assert page.testid("tab-compare").count() == 0  # no problem in common: nothing to pair
     assert page.console == []
+
+
+def _bar_widths(chart) -> list[float]:
+    return [
+        float(w)
+        for w in chart.locator("rect.bar").evaluate_all("bars => bars.map(b => b.getAttribute('width'))")
+    ]
+
+
+def test_the_level_filter_narrows_the_table_to_the_right_count(open_page, mixed_run, tmp_path):
+    page = open_page(write_view(tmp_path / "run.html", [mixed_run]).out)
+    levels = page.testid("filter-level").locator("option").all_inner_texts()
+    assert levels == ["all", "Level 1", "Level 2", "Level 3"]  # "1" is shown as metrics.json spells it
+    page.testid("filter-level").select_option("Level 2")  # problems 1, 4, 7, ..., 28
+    assert page.count() == 10
+    page.testid("filter-status").select_option("incorrect")  # of them only the timeout (4) is wrong
+    assert page.count() == 1
+    rows = page.page.locator("section:visible [data-testid=problem-table] tbody tr")
+    assert rows.first.get_attribute("data-id") == "p0004"
+    page.testid("filter-level").select_option("Level 1")  # problems 0, 3, ...: every one wrong
+    assert page.count() == 10
+    page.testid("filter-status").select_option("correct")
+    assert page.count() == 0
+    assert page.console == []
+
+
+def test_the_subject_and_level_charts_draw_one_bar_per_group(open_page, mixed_run, tmp_path):
+    page = open_page(write_view(tmp_path / "run.html", [mixed_run]).out)
+    # Level 1 (= Algebra here) is all wrong; Levels 2 and 3 each lose one problem (the timeout, the error)
+    for chart in ("chart-level", "chart-subject"):
+        widths = _bar_widths(page.testid(chart))
+        assert len(widths) == 3, chart
+        assert widths[0] < 1 and widths[1] == widths[2] == pytest.approx(0.9 * 260), (chart, widths)
+    assert page.testid("chart-level").locator("text", has_text="Level 3").count() == 1
+    assert page.testid("chart-level").locator("text", has_text="90.0%").count() == 2
+    assert page.testid("chart-dataset").count() == 0  # one dataset: no per-dataset chart
+
+
+def test_a_run_of_several_datasets_draws_the_per_dataset_chart(open_page, tmp_path):
+    rows = [prediction(i, i < 6, dataset="gsm8k") for i in range(10)]
+    rows += [prediction(i, i < 13, dataset="svamp") for i in range(10, 20)]  # 3 of 10 right
+    page = open_page(write_view(tmp_path / "mixed.html", [write_run(tmp_path / "mixed", rows)]).out)
+    chart = page.testid("chart-dataset")
+    assert chart.locator("text", has_text="gsm8k").count() == 1
+    assert _bar_widths(chart) == pytest.approx([0.6 * 260, 0.3 * 260])
+    page.testid("tab-suite").click()  # and the datasets tab draws the same bars for the run
+    suite_chart = page.testid("suite-view").locator(".chart")
+    assert suite_chart.count() == 1 and _bar_widths(suite_chart) == pytest.approx([0.6 * 260, 0.3 * 260])
+    assert page.console == []
+
+
+def test_the_summary_cards_show_interval_executions_and_failures(open_page, mixed_run, tmp_path):
+    from mathforge.view.payload import accuracy_interval
+
+    page = open_page(write_view(tmp_path / "run.html", [mixed_run]).out)
+    low, high, _ = accuracy_interval([1.0] * 18 + [0.0] * 12, 18, 1)  # 18 of 30 right, one sample each
+    accuracy = page.testid("card-accuracy").inner_text()
+    assert f"95% [{100 * low:.1f}%, {100 * high:.1f}%]" in accuracy and "Wilson score interval" in accuracy
+    assert "30 problems, 30 samples" in accuracy
+    executions = page.testid("card-executions").inner_text()
+    assert executions.startswith("PROGRAMS PER SAMPLE\n1.00")
+    assert "30 executions: ok 28, timeout 1, error 1" in executions
+    timeouts = page.testid("card-timeouts")
+    assert timeouts.inner_text().startswith("EXECUTION TIMEOUTS\n1") and "errors 1" in timeouts.inner_text()
+    assert "warn" in timeouts.get_attribute("class")  # a timeout is flagged
+    grader = page.testid("card-grader")
+    assert "timeouts 0, errors 0" in grader.inner_text() and "warn" not in grader.get_attribute("class")
+    assert page.testid("card-maj@3").count() == 0  # one sample a problem: no sampled scores
+
+
+def test_sampled_runs_show_maj_and_pass_cards_and_a_normal_interval(open_page, tmp_path):
+    from mathforge.view.payload import accuracy_interval
+
+    # 6 problems x 4 samples: problem i has i % 5 samples right (the problems differ, so the interval is wide)
+    rows = [prediction(i, s < i % 5, sample=s) for i in range(6) for s in range(4)]
+    folder = write_run(tmp_path / "r", rows, metrics={"maj@4": 0.5, "pass@4": 0.8333})
+    page = open_page(write_view(tmp_path / "r.html", [folder]).out)
+    assert page.testid("card-maj@4").inner_text().startswith("MAJ@4\n50.0%")
+    assert page.testid("card-pass@4").inner_text().startswith("PASS@4\n83.3%")
+    means = [(i % 5) / 4 for i in range(6)]
+    low, high, _ = accuracy_interval(means, sum(s < i % 5 for i in range(6) for s in range(4)), 4)
+    accuracy = page.testid("card-accuracy").inner_text()
+    assert (
+        f"95% [{100 * low:.1f}%, {100 * high:.1f}%]" in accuracy
+        and "normal interval over problems" in accuracy
+    )
+    assert "6 problems, 24 samples" in accuracy
+    # with several samples the outcome filter also offers "some samples correct"
+    page.testid("filter-status").select_option("partly")
+    assert page.count() == 3  # problems 1, 2, 3 (0 and 5: none right, 4: all right)
+    assert page.console == []
+
+
+def test_the_comparison_draws_the_per_subject_deltas(open_page, pair_runs, tmp_path):
+    page = open_page(write_view(tmp_path / "cmp.html", list(pair_runs)).out)
+    page.testid("tab-compare").click()
+    table = page.testid("deltas-subjects")
+    head = table.locator("thead th").all_inner_texts()
+    assert head == ["subject", "problems", "run-a", "run-b", "Δ points", "fixed", "broken"]
+    # PAIR by subject (i % 3): Algebra 0,3,6,9,12 gains two fixes; the others each have one fix, one break
+    assert table.locator("tbody tr").all_inner_texts() == [
+        "Algebra\t5\t40.0%\t80.0%\t+40.0\t2\t0",
+        "Geometry\t5\t60.0%\t60.0%\t+0.0\t1\t1",
+        "Number Theory\t4\t50.0%\t50.0%\t+0.0\t1\t1",
+    ]
+    # the chart beside the table: the largest change spans the half-width (150 px), no change draws nothing
+    chart = table.locator("xpath=..").locator("svg")
+    assert _bar_widths(chart)[0] == pytest.approx(150) and max(_bar_widths(chart)[1:]) < 1
+    assert chart.locator("rect.bar.pos").count() == 3 and chart.locator("rect.bar.neg").count() == 0
+    assert page.testid("deltas-levels").locator("tbody tr").count() == 3  # the levels table too
+    assert page.console == []

@@ -12,7 +12,7 @@ import pytest
 
 from mathforge.cli import main
 from mathforge.io import DataError
-from mathforge.rows import ExecutionRecord, PredictionRow
+from mathforge.rows import ExecutionRecord, PredictionRow, write_rows
 from mathforge.view import build_payload, load_sources, render_html, write_view
 from mathforge.view.compare import compare
 from mathforge.view.payload import Problems, accuracy_interval, prompt_frame, segments
@@ -261,3 +261,99 @@ def test_a_suite_pairs_runs_by_dataset_and_tabulates_each_dataset(tmp_path):
     assert cells == {("gsm8k", "a-gsm8k"): 0.5, ("math", "a-math"): 0.2, ("gsm8k", "b-gsm8k"): 0.8,
                      ("math", "b-math"): 0.1}  # fmt: skip
     assert build_payload(*load_sources(paths[:1]), title="t")["suite"] == []  # one dataset: no suite
+
+
+def test_a_grade_output_is_a_source_as_a_folder_and_as_its_graded_jsonl(pair_runs, tmp_path, capsys):
+    """docs/VIEWER.md: `mathforge grade`'s output folder (graded.jsonl, metrics.json) opens like an evaluate run."""
+    out = tmp_path / "regraded"
+    assert (
+        main(["grade", str(pair_runs[1] / "predictions.jsonl"), "--out", str(out), "--grade-workers", "1"])
+        == 0
+    )
+    assert not (out / "predictions.jsonl").exists()  # only graded.jsonl: the source the viewer must find
+    for source in (out, out / "graded.jsonl"):
+        payload = build_payload(*load_sources([source]), title="t")
+        (run,) = payload["runs"]
+        assert run["name"] == "regraded" and run["summary"]["samples"] == len(PAIR)
+        assert run["summary"]["accuracy"] == pytest.approx(9 / 14)  # run B's outcomes, graded again
+        assert run["config"]["model"].endswith(
+            "predictions.jsonl"
+        )  # grade writes its config into metrics.json
+    page = tmp_path / "cmp.html"
+    assert main(["view", str(pair_runs[0]), str(out), "--out", str(page)]) == 0  # compared with the original
+    assert payload_of(page.read_text())["comparisons"][0]["counts"] == {"fixed": 4, "broken": 2, "both_right": 5,
+                                                                        "both_wrong": 3}  # fmt: skip
+
+
+def test_bare_predictions_files_are_named_by_their_file_not_their_folder(tmp_path):
+    """Two graded files in one folder are two runs: named a and b (the comparison finds runs by name), and
+    neither takes the metrics.json of the run that owns the folder."""
+    folder = write_run(tmp_path / "runs", [prediction(i, True) for i in range(3)],
+                       metrics={"accuracy": 1.0, "maj@8": 1.0, "partial": "1 sample failed"})  # fmt: skip
+    write_rows(folder / "a.jsonl", [prediction(i, x) for i, (x, _) in enumerate(PAIR)])
+    write_rows(folder / "b.jsonl", [prediction(i, y) for i, (_, y) in enumerate(PAIR)])
+    payload = build_payload(*load_sources([folder / "a.jsonl", folder / "b.jsonl"]), title="t")
+    assert [r["name"] for r in payload["runs"]] == ["a", "b"]
+    assert all(r["summary"]["scores"] == {} and r["notes"] == [] for r in payload["runs"])
+    c = payload["comparisons"][0]
+    assert (c["base"], c["other"]) == ("a", "b") and c["counts"]["fixed"] == 4
+    # the same file name in two folders: told apart by the folder
+    write_rows(tmp_path / "a.jsonl", [prediction(0, True)])
+    evals, _ = load_sources([folder / "a.jsonl", tmp_path / "a.jsonl"])
+    assert [r.name for r in evals] == ["runs/a.jsonl", f"{tmp_path.name}/a.jsonl"]
+    assert load_sources([folder])[0][0].name == "runs"  # the folder itself is still its own run
+
+
+def test_an_ungraded_predictions_file_says_to_grade_it_first(tmp_path):
+    """A foreign file (``output``, no verdict) would draw as 0% with empty transcripts; it is an error instead."""
+    file = tmp_path / "theirs.jsonl"
+    file.write_text("".join(json.dumps({"id": f"q{i}", "gold": str(i), "output": f"\\boxed{{{i}}}"}) + "\n"
+                            for i in range(3)))  # fmt: skip
+    with pytest.raises(DataError, match="not graded: run `mathforge grade") as err:
+        load_sources([file])
+    assert (err.value.line, err.value.field) == (1, "correct")
+    assert main(["view", str(file), "--out", str(tmp_path / "x.html")]) == 2
+
+
+def _large_run_lines(problems: int, n: int, seed: int = 0):
+    """Evaluate rows as JSON lines: four worked examples in every prompt, numbers drawn per sample (so gzip
+    cannot fold the samples of a problem together), one sample in a thousand printing 100,000 characters."""
+    import random
+
+    rng = random.Random(seed)
+    shots = "".join(f"Question: what is {k} * 17?\nSolution:\n```python\nprint({k} * 17)\n```\n```output\n"
+                    f"{k * 17}\n```\nThe answer is \\boxed{{{k * 17}}}.\n\n" for k in range(4))  # fmt: skip
+    for i in range(problems):
+        a, b = rng.randint(100, 99999), rng.randint(100, 99999)
+        for s in range(n):
+            c, right = rng.randint(1, 99999), rng.random() < 0.7
+            output = rng.randbytes(50_000).hex() if i % 125 == 0 and s == 0 else str(a * c + b)
+            code = f"x = {a} * {c} + {b}\nprint(x)"
+            yield json.dumps({
+                "id": f"q{i:05d}", "sample": s, "gold": str(a * c + b), "dataset": "toy",
+                "prompt": f"Solve with Python.\n\n{shots}Question: what is {a} times a number plus {b}?\nSolution:\n",
+                "text": f"Let x be {a} * {c} + {b} (sample {s}, {rng.random():.6f}).\n```python\n{code}\n```\n"
+                        f"```output\n{output}\n```\nThe answer is \\boxed{{{a * c + b if right else c}}}.",
+                "executions": [{"code": code, "output": output, "status": "ok", "duration": rng.random()}],
+                "rounds": 1, "tokens": 60, "finish": "stop", "answer": str(a * c + b if right else c),
+                "correct": right, "grade_status": "ok",
+            })  # fmt: skip
+
+
+def test_the_page_of_a_10000_sample_run_stays_small(tmp_path):
+    """#16 "keep the file size in check": 1,250 problems x 8 samples, 14 MB of predictions (the runaway
+    prints alone are 1 MB): the page is under 1 MiB (665 KiB measured; most of it the drawn numbers, which
+    do not compress) and under a tenth of the predictions file."""
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "predictions.jsonl").write_text("\n".join(_large_run_lines(1250, 8)) + "\n")
+    result = write_view(tmp_path / "big.html", [folder])
+    source = (folder / "predictions.jsonl").stat().st_size
+    assert source > 12 * 2**20
+    assert result.html_bytes < 2**20 and result.html_bytes < source / 10, (result.html_bytes, source)
+    # before compression too: the prompts' worked examples are stored once, a program's code and output once
+    # (the transcript's own blocks), and the ten runaway outputs are cut to --max-chars
+    assert result.json_bytes < source / 3
+    payload = payload_of(result.out.read_text())
+    assert payload["runs"][0]["summary"]["samples"] == 10_000
+    assert any("10 long blocks shortened" in note for note in payload["runs"][0]["notes"])

@@ -4,6 +4,8 @@ A path is one of:
 
 * an evaluate run (``predictions.jsonl``, with ``metrics.json`` and ``config.json`` beside it) or a grade
   output (``graded.jsonl``); a path to the JSONL file itself works too;
+* a bare predictions file (any other ``.jsonl`` of graded prediction rows), named by its file: the
+  metrics.json beside it belongs to its folder's run, not to it; an ungraded file is an error;
 * a train ``output_dir`` (one folder per stage, each with ``train_summary.json``) or one stage's folder;
 * a folder of such runs (``mathforge demo``'s output: ``eval/<model>/`` and ``train/``), searched two
   levels deep, in name order.
@@ -101,7 +103,12 @@ def load_eval(path: Path) -> EvalRun:
     rows = _read_predictions(file, notes)
     if not rows:
         raise NothingToShow("no prediction rows", file)
-    metrics = _read_json(folder / "metrics.json") if file.parent == folder else {}
+    if file.name not in PREDICTION_FILES:
+        # A bare predictions file (a.jsonl): the metrics.json and config.json beside it, if any, belong to
+        # the folder's own run, not to this file; and two bare files of one folder must not share a name
+        # (the comparison finds its runs by name), so the run is named and located by the file itself.
+        return EvalRun(file.stem, file, rows, {}, {}, notes)
+    metrics = _read_json(folder / "metrics.json")
     config = _read_json(folder / "config.json") or metrics.get("config", {})
     if metrics.get("partial"):
         notes.append(f"partial run: {metrics['partial']}")
@@ -111,13 +118,22 @@ def load_eval(path: Path) -> EvalRun:
 def _read_predictions(file: Path, notes: list[str]) -> list[PredictionRow]:
     """The rows, first of each (id, sample) kept; a torn last line (a run still writing) is skipped."""
     rows: dict[tuple[str, int], PredictionRow] = {}
+    ungraded = None
     try:
-        for _, row in read_rows(file, PredictionRow):
+        for line, row in read_rows(file, PredictionRow):
+            if "correct" not in row.model_fields_set:
+                ungraded = line
+                break
             rows.setdefault(row.key(), row)
     except DataError as exc:
         if not _is_torn_last_line(file, exc.line):
             raise
         notes.append(f"line {exc.line} of {file.name} is incomplete (a run still writing?): not shown")
+    if ungraded is not None:
+        # an ungraded file (a foreign one with `output`/`pred`) would parse with every sample wrong and no
+        # text: a page of 0% that looks real; the grader makes it a viewable run
+        raise DataError(f"not graded: run `mathforge grade {file} --out DIR`, then view DIR", file, ungraded,
+                        "correct")  # fmt: skip
     return list(rows.values())
 
 

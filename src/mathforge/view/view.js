@@ -293,14 +293,14 @@ class RunView {
         `${fmtInt(sm.problems)} problems, ${fmtInt(sm.samples)} samples`, { testid: "card-accuracy" }),
     ];
     for (const [key, value] of Object.entries(sm.scores)) cards.push(card(key, pct(value), key.startsWith("maj") ?
-      "majority vote among the first k samples" : "unbiased pass@k estimate"));
+      "majority vote among the first k samples" : "unbiased pass@k estimate", { testid: `card-${key}` }));
     cards.push(
       card("programs per sample", sm.executions_per_sample.toFixed(2), `${fmtInt(sm.executions)} executions: ` +
         Object.entries(ex).map(([k, v]) => `${k} ${fmtInt(v)}`).join(", "), { testid: "card-executions" }),
       card("execution timeouts", fmtInt(ex.timeout || 0), `errors ${fmtInt(ex.error || 0)}, memory ${fmtInt(ex.memory || 0)}, ` +
         `killed ${fmtInt(ex.killed || 0)}`, { warn: (ex.timeout || 0) > 0, testid: "card-timeouts" }),
       card("grader", `${fmtInt(sm.grading.timeout + sm.grading.error)}`, `timeouts ${sm.grading.timeout}, errors ${sm.grading.error}; ` +
-        `no answer extracted ${fmtInt(sm.grading.no_answer)}`, { warn: sm.grading.timeout + sm.grading.error > 0 }),
+        `no answer extracted ${fmtInt(sm.grading.no_answer)}`, { warn: sm.grading.timeout + sm.grading.error > 0, testid: "card-grader" }),
       card("finish", fmtInt(sm.finish.stop || 0) + " stop", Object.entries(sm.finish).map(([k, v]) => `${k} ${fmtInt(v)}`).join(", ")),
     );
     if (sm.failed) cards.push(card("failed samples", fmtInt(sm.failed), "requests that failed; re-run to retry", { warn: true }));
