@@ -40,6 +40,15 @@ class DemoConfig:
     max_rounds: int = 2  # the demo's programs need one execution; ToRA's setting is 4
     parallel: int = 2  # model runs trained/evaluated at once, one worker process each
     threads: int = 1  # torch threads per worker: fixed so that float reductions, hence the numbers, repeat
+    # MARIO's additions to model (c) (demo/mario.py): OVM reranking and one self-training round
+    mario_rows: bool = True
+    n_value: int = 200  # train problems the value data samples
+    k_samples: int = 4  # samples per problem: value data, and OVM@k / maj@k on the test set
+    sample_temperature: float = 0.7
+    steps_value: int = 150  # value-model training steps (from (c)'s weights plus a value head)
+    n_selftrain: int = 200  # fresh train-distribution problems the self-training round solves
+    k_selftrain: int = 2  # samples per fresh problem
+    steps_selftrain: int = 150  # fine-tuning steps of (c) on the new verified paths
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -60,6 +69,11 @@ QUICK = replace(
     eval_batch=6,
     max_tokens_cot=24,
     max_tokens_code=32,
+    n_value=6,
+    k_samples=2,
+    steps_value=2,
+    n_selftrain=4,
+    steps_selftrain=2,
     model=dict(
         hidden_size=32,
         num_hidden_layers=1,

@@ -238,6 +238,7 @@ class Demo:
         )
         self.run_models(runs)  # records a train and an evaluate timing per model
         results = self.collect(runs)
+        results["mario"] = self.mario_rows() if self.cfg.mario_rows else []
         results["wall_seconds_this_run"] = round(time.perf_counter() - started, 1)
         self._stage(n, n, "report", lambda: write_report(self.out, results, self.console), False)
         return results
@@ -298,6 +299,32 @@ class Demo:
                         }
                     write_json(self.out / "timings.json", self.timings)
                     done.add(run.key)
+
+    def mario_rows(self) -> list[dict]:
+        """Model (c) + OVM reranking, and (c) after one self-training round (demo/mario.py), each timed."""
+        import torch
+
+        from mathforge.demo import mario
+
+        torch.set_num_threads(self.cfg.threads)  # as in the workers: fixed reductions, repeatable numbers
+        c = next(r for r in self.runs() if r.key == "c")
+        model = self.out / "train" / c.stages[-1]["name"]
+        code, test = Path(c.stages[-1]["data"][0]), self.out / "data" / "test.jsonl"
+        rows = []
+        steps = (("OVM reranking of (c)", mario.ovm_row, self.out / "ovm" / "eval" / "metrics.json"),
+                 ("one self-training round of (c)", mario.selftrain_row, self.out / "selftrain" / "report.md"))  # fmt: skip
+        for name, make, done in steps:
+            if done.exists():  # finished before: read back (no training or sampling), keep its first timing
+                rows.append(make(self.out, self.cfg, model, code, test))
+                self.timings.setdefault(name, {"seconds": None})["skipped"] = True
+                continue
+            self.console.rule(f"[bold]{name}")
+            started, cpu0 = time.perf_counter(), _cpu_seconds()
+            rows.append(make(self.out, self.cfg, model, code, test))
+            self.timings[name] = {"seconds": round(time.perf_counter() - started, 2),
+                                  "cpu_seconds": round(_cpu_seconds() - cpu0, 2), "skipped": False}  # fmt: skip
+            write_json(self.out / "timings.json", self.timings)
+        return rows
 
     @staticmethod
     def train_name(run: ModelRun) -> str:

@@ -63,6 +63,7 @@ def render_markdown(r: dict) -> str:
             f"{_pct(sub.get(SUBSETS[1]))} | {' + '.join(map(str, m['train_steps']))} | "
             f"{m['train_seconds']} | {m['eval_seconds']:.1f} |"
         )
+    lines += _mario_section(r)
     verdict = "meets" if r["gap_points"] >= 30 else "MISSES"
     lines += [
         "",
@@ -117,6 +118,33 @@ def render_markdown(r: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _mario_section(r: dict) -> list[str]:
+    """MARIO's two additions to model (c), scored on the same held-out set."""
+    rows = r.get("mario") or []
+    if not rows:
+        return []
+    from mathforge.evaluate.stats import wilson
+
+    c = next(m for m in r["models"] if m["key"] == "c")
+    out = ["", "MARIO's additions to model (c), on the same held-out problems:", "",
+           "| model | accuracy (95% interval) | compared with | cost (wall s) |", "| --- | ---: | --- | ---: |"]  # fmt: skip
+    for m in rows:
+        lo, hi = wilson(round(m["accuracy"] * m["problems"]), m["problems"])
+        if m["key"] == "ovm":
+            k = r["config"]["k_samples"]
+            versus = f"maj@{k} {_pct(m['maj'])}, pass@{k} {_pct(m['pass'])}"
+            if m["auroc"] is not None:  # None when every sample was right (or every one wrong)
+                versus += f"; value AUROC {m['auroc']:.2f}"
+        else:
+            versus = (f"(c) greedy {_pct(m['accuracy_before'])}; {m['paths_added']} verified paths added "
+                      f"({m['problems_newly_covered']} new problems)")  # fmt: skip
+        out.append(
+            f"| {m['label']} | {_pct(m['accuracy'])} [{_pct(lo)}, {_pct(hi)}] | {versus} | {m['seconds']} |"
+        )
+    out.append(f"\n(c) greedy: {_pct(c['accuracy'])}.")
+    return out
 
 
 def print_table(console, r: dict) -> None:
