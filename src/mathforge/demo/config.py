@@ -23,11 +23,19 @@ class DemoConfig:
         )
     )
     vocab_size: int = 512
+    # copy pre-training of the base model (shared by every model): rows of tasks.copy_rows
+    n_copy: int = 4000
+    steps_copy: int = 400
+    copy_batch: int = 32
     batch_size: int = 16
     lr: float = 2e-3
+    # step caps: each model trains until its held-out check passes (workers.HeldOutCheck) or the cap
     steps_cot: int = 600  # model (a), which is also stage 1 of model (c)
-    steps_code: int = 1200  # model (b): code-nested from scratch, the same budget as stage 2 of (c)
+    steps_code: int = 1200  # model (b): code-nested from scratch, the same cap as stage 2 of (c)
     steps_stage2: int = 1200  # stage 2 of (c), one run per augmentation size
+    n_check: int = 32  # held-out check problems (training distribution, not the test set)
+    check_every: int = 50  # steps between checks
+    check_target: float = 0.9  # share of check problems solved that ends a model's training
     # Measured on 2 cores (one thread per worker, two workers): copying operands into code is what a model
     # must learn, and it emerges abruptly. Batch 16 at lr 2e-3 reaches it in ~400 steps (0.13 s each); batch
     # 32-64 needs several times the samples, and lr 3e-3 did not get there in 600 steps. Starting from the CoT
@@ -40,6 +48,7 @@ class DemoConfig:
     max_rounds: int = 2  # the demo's programs need one execution; ToRA's setting is 4
     parallel: int = 2  # model runs trained/evaluated at once, one worker process each
     threads: int = 1  # torch threads per worker: fixed so that float reductions, hence the numbers, repeat
+    # (1 and 2 threads give different float reductions: the stand-in for another CPU)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,9 +63,14 @@ QUICK = replace(
     n_test=6,
     vocab_size=300,
     batch_size=8,
+    n_copy=32,
+    steps_copy=2,
+    copy_batch=8,
     steps_cot=3,
     steps_code=3,
     steps_stage2=2,
+    n_check=4,
+    check_every=2,
     eval_batch=6,
     max_tokens_cot=24,
     max_tokens_code=32,
