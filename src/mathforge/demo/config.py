@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, replace
 @dataclass(frozen=True)
 class DemoConfig:
     seed: int = 0
-    n_base: int = 400  # problems in the "seed" training set (the GSM8K-train role)
+    n_base: int = 200  # problems in the "seed" training set (the GSM8K-train role)
     aug_copies: tuple[int, ...] = (0, 2, 9)  # re-draws per base problem: the scaling curve's x values
     n_test: int = 100  # held-out problems: half unseen number range, half unseen templates
     # model: a Llama much smaller than mathforge.train's "tiny" preset; short sequences matter more than size
@@ -25,14 +25,14 @@ class DemoConfig:
     vocab_size: int = 512
     # copy pre-training of the base model (shared by every model): rows of tasks.copy_rows
     n_copy: int = 4000
-    steps_copy: int = 400
-    copy_batch: int = 32
+    steps_copy: int = 1500  # a cap: copy pre-training also stops at its held-out check
+    copy_batch: int = 16
     batch_size: int = 16
     lr: float = 2e-3
     # step caps: each model trains until its held-out check passes (workers.HeldOutCheck) or the cap
-    steps_cot: int = 600  # model (a), which is also stage 1 of model (c)
-    steps_code: int = 1200  # model (b): code-nested from scratch, the same cap as stage 2 of (c)
-    steps_stage2: int = 1200  # stage 2 of (c), one run per augmentation size
+    steps_cot: int = 300  # model (a), which is also stage 1 of model (c)
+    steps_code: int = 800  # model (b): code-nested from scratch, the same cap as stage 2 of (c)
+    steps_stage2: int = 800  # stage 2 of (c), one run per augmentation size
     n_check: int = 32  # held-out check problems (training distribution, not the test set)
     check_every: int = 50  # steps between checks
     check_target: float = 0.9  # share of check problems solved that ends a model's training

@@ -109,6 +109,7 @@ class Demo:
             ),
         )
         write_jsonl(data / "copy.jsonl", copy_rows(cfg.seed, cfg.n_copy))
+        write_jsonl(data / "check-copy.jsonl", copy_rows(cfg.seed, cfg.n_check, "check"))
         check = check_problems(cfg.seed, cfg.n_check)
         for kind in ("cot", "code"):
             write_jsonl(
@@ -150,7 +151,9 @@ class Demo:
         stage = {**self._stage_cfg("base", "copy.jsonl", c.steps_copy), "batch_size": c.copy_batch}
         recipe = {"output_dir": str(self.out), "base_model": str(self.out / "init"), "stages": [stage]}
         logs = self.out / "logs"
-        job = {"recipe": recipe, "evaluate": None, "log": str(logs / "base.log"),
+        check = {"file": str(self.out / "data" / "check-copy.jsonl"), "kind": "copy", "every": c.check_every,
+                 "target": c.check_target, "max_tokens": 80}  # fmt: skip
+        job = {"recipe": recipe, "evaluate": None, "check": check, "log": str(logs / "base.log"),
                "progress": str(logs / "base.progress.json")}  # fmt: skip
         self._run_jobs([(ModelRun("base", "copy pre-training", [stage], "cot"), job)], [])
 

@@ -174,7 +174,7 @@ def redraw(problems: list[TaskProblem], copies: int, seed: int, num_range=TRAIN_
 FILLER = ("red", "box", "sun", "tree", "cat", "door", "lamp", "blue", "fish", "road", "cup", "moon")
 
 
-def copy_rows(seed: int, n: int) -> list[dict]:
+def copy_rows(seed: int, n: int, split: str = "train") -> list[dict]:
     """Task-agnostic pre-training rows for the toy base model: copy a line, or list the numbers in it.
 
     What a pretrained model brings to fine-tuning and a randomly initialised one lacks is the ability to
@@ -183,7 +183,7 @@ def copy_rows(seed: int, n: int) -> list[dict]:
     digits with every leading digit, as a pretraining corpus would; their digits are uniform, so no number
     range of the task is favoured.
     """
-    rng = random.Random(f"copy-{seed}")
+    rng = random.Random(f"copy-{split}-{seed}")
 
     def number() -> str:
         return str(rng.randint(1, 9)) + "".join(str(rng.randint(0, 9)) for _ in range(rng.randint(0, 4)))
@@ -196,9 +196,11 @@ def copy_rows(seed: int, n: int) -> list[dict]:
             words += [rng.choice(FILLER) for _ in range(rng.randint(1, 3))] + [x]
         line = " ".join(words) + "."
         if i % 2:
-            rows.append({"id": f"copy-{i}", "prompt": f"Copy: {line}\n", "completion": line})
+            rows.append({"id": f"copy-{split}-{i}", "prompt": f"Copy: {line}\n", "completion": line})
         else:
-            rows.append({"id": f"copy-{i}", "prompt": f"Numbers: {line}\n", "completion": "\n".join(nums)})
+            rows.append(
+                {"id": f"copy-{split}-{i}", "prompt": f"Numbers: {line}\n", "completion": "\n".join(nums)}
+            )
     return rows
 
 

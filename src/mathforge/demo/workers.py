@@ -134,7 +134,8 @@ class HeldOutCheck(TrainerCallback):
     Why: a tiny model learns its task abruptly, at a step that the seed and floating-point details decide, so
     a fixed step count is too short on one machine and wasted on another. The check set is drawn from the
     training distribution (never the test set). A code model passes a problem when its program is exactly
-    the reference program (no interpreter needed); a CoT model when its boxed answer is the gold. Every
+    the reference program (no interpreter needed); a CoT model when its boxed answer is the gold; the copy
+    pre-training when it writes the expected completion exactly. Every
     check is written to ``path`` (the stage's check.json) for the report.
     """
 
@@ -167,6 +168,8 @@ class HeldOutCheck(TrainerCallback):
                 for row, text in zip(chunk, texts, strict=True):
                     if self.kind == "code":
                         solved += _program_of(text) == row["program"]
+                    elif self.kind == "copy":
+                        solved += text.strip() == row["completion"]
                     else:
                         solved += extract_answer(text) == row["gold"]
         finally:
