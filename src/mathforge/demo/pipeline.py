@@ -148,7 +148,9 @@ class Demo:
                 **self.cfg.model,
             )
         c = self.cfg
-        stage = {**self._stage_cfg("base", "copy.jsonl", c.steps_copy), "batch_size": c.copy_batch}
+        stage = {**self._stage_cfg("base", "copy.jsonl", c.steps_copy), "batch_size": c.copy_batch,
+                 "lr": c.copy_lr, "lr_scheduler": "constant_with_warmup",
+                 "warmup_ratio": min(0.5, 20 / c.steps_copy)}  # fmt: skip
         recipe = {"output_dir": str(self.out), "base_model": str(self.out / "init"), "stages": [stage]}
         logs = self.out / "logs"
         check = {"file": str(self.out / "data" / "check-copy.jsonl"), "kind": "copy", "every": c.check_every,
