@@ -29,6 +29,14 @@ def test_quick_demo_end_to_end_reproducible_and_resumable(tmp_path):
     assert (first / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (first / "report.md").read_text()
     assert "(a) CoT only" in report and "(c) two-stage" in report and "Gap (c) - (a)" in report
+    # the verdict comes first (a toy budget misses the bar, and says so on line 1)
+    assert report.splitlines()[0].startswith("**MISSED THE BAR") or report.startswith("**PASS")
+    assert "Log-linear fit" in report
+    # every model starts from the copy-pre-trained base; every stage's held-out check is on disk
+    assert json.loads((first / "base" / "train_summary.json").read_text())["global_step"] >= 1
+    for stage in ("cot", "code-scratch", "code-after-cot-x2"):
+        history = json.loads((first / "train" / stage / "check.json").read_text())["history"]
+        assert history and all(0 <= h["solved"] <= 1 for h in history)
     results = json.loads((first / "results.json").read_text())
     assert {m["key"] for m in results["models"]} == {"a", "b", "c", "c-x0", "c-x1"}  # 3 scaling sizes
     assert all(len(m["train_steps"]) == (2 if m["key"].startswith("c") else 1) for m in results["models"])

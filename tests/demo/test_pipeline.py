@@ -25,3 +25,17 @@ def test_a_job_is_plain_data_that_continues_the_cot_checkpoint(tmp_path):
     assert job["recipe"]["base_model"] == str(tmp_path / "base")
     assert job["evaluate"]["mode"] == "tir" and job["evaluate"]["model"].endswith(names[-1])
     assert job["log"] != job["progress"] and job["log"].startswith(str(tmp_path / "logs"))
+
+
+def test_the_held_out_check_compares_the_first_program_and_uses_training_problems_only():
+    from mathforge.demo import code_solution, program
+    from mathforge.demo.tasks import TEST_RANGE, check_problems
+    from mathforge.demo.workers import _program_of
+
+    problems = check_problems(0, 20)
+    assert all(
+        not (TEST_RANGE[0] <= n <= TEST_RANGE[1]) for p in problems for s, n in p.steps if s.kind != "mul"
+    )
+    p = problems[0]
+    assert _program_of(code_solution(p)) == program(p)
+    assert _program_of("no code here") is None and _program_of("```python\nx=1") is None

@@ -7,9 +7,12 @@ via ``train_summary.json``, evaluations via ``metrics.json``, the data via its m
 
 Layout of ``out``::
 
-    data/       cot.jsonl, code_x{K}.jsonl (base + K re-draws per problem), test.jsonl, manifest.json
-    base/       tokenizer + randomly initialised Llama
-    train/      one folder per training stage (cot, code-scratch, code-after-cot-x{K})
+    data/       cot.jsonl, code_x{K}.jsonl (base + K re-draws per problem), test.jsonl, copy.jsonl (copy
+                pre-training), check-{cot,code}.jsonl (held-out checks), manifest.json
+    init/       tokenizer + randomly initialised Llama
+    base/       the same after copy pre-training: the starting point of every model
+    train/      one folder per training stage (cot, code-scratch, code-after-cot-x{K}); each holds
+                check.json, the held-out check that ended its training
     eval/       one `mathforge evaluate` output per model
     report.md, accuracy.png, scaling.png, results.json
 """
@@ -73,8 +76,9 @@ class Demo:
 
     # ---------------------------------------------------------------- stages
     def build_data(self) -> None:
-        from mathforge.demo.solutions import code_solution, cot_solution
-        from mathforge.demo.tasks import generate, redraw
+        from mathforge.demo.solutions import code_solution, cot_solution, program
+        from mathforge.demo.tasks import check_problems, copy_rows, generate, redraw
+        from mathforge.solution import build_prompt
 
         cfg, data = self.cfg, self.out / "data"
         base, test = generate(cfg.seed, cfg.n_base, cfg.n_test)
@@ -104,6 +108,15 @@ class Demo:
                 for p in test
             ),
         )
+        write_jsonl(data / "copy.jsonl", copy_rows(cfg.seed, cfg.n_copy))
+        write_jsonl(data / "check-copy.jsonl", copy_rows(cfg.seed, cfg.n_check, "check"))
+        check = check_problems(cfg.seed, cfg.n_check)
+        for kind in ("cot", "code"):
+            write_jsonl(
+                data / f"check-{kind}.jsonl",
+                ({"id": p.id, "prompt": build_prompt(p.question), "gold": str(p.answer), "program": program(p)}
+                 for p in check),
+            )  # fmt: skip
         write_json(
             data / "manifest.json",
             {"config": cfg.to_dict(), "train_base": len(base), "augmented": len(extra), "test": len(test)},
@@ -116,6 +129,7 @@ class Demo:
         )
 
     def build_base(self) -> None:
+        """A BPE tokenizer and a random Llama (OUT/init), then copy pre-training (OUT/base) in a worker."""
         from mathforge.solution import build_prompt
         from mathforge.train import init_model
 
@@ -124,14 +138,40 @@ class Demo:
             for line in (self.out / "data" / name).read_text().splitlines()[:500]:
                 row = json.loads(line)
                 texts.append(build_prompt(row["question"]) + row["solution"])
-        init_model(
-            self.out / "base",
-            "tiny",
-            texts=texts,
-            vocab_size=self.cfg.vocab_size,
-            seed=self.cfg.seed,
-            **self.cfg.model,
-        )
+        if not (self.out / "init" / "init_info.json").exists():
+            init_model(
+                self.out / "init",
+                "tiny",
+                texts=texts,
+                vocab_size=self.cfg.vocab_size,
+                seed=self.cfg.seed,
+                **self.cfg.model,
+            )
+        c = self.cfg
+        if c.steps_copy == 0:  # copy pre-training off: the base is the random initialisation itself
+            import shutil
+
+            from mathforge.train import SUMMARY
+
+            shutil.copytree(self.out / "init", self.out / "base", dirs_exist_ok=True)
+            write_json(self.out / "base" / SUMMARY, {"global_step": 0, "train_runtime_s": 0.0,
+                                                     "note": "copy pre-training off (steps_copy=0)"})  # fmt: skip
+            return
+        stage = {**self._stage_cfg("base", "copy.jsonl", c.steps_copy), "batch_size": c.copy_batch,
+                 "lr": c.copy_lr, "lr_scheduler": "constant_with_warmup",
+                 "warmup_ratio": min(0.5, 20 / c.steps_copy)}  # fmt: skip
+        recipe = {"output_dir": str(self.out), "base_model": str(self.out / "init"), "stages": [stage]}
+        logs = self.out / "logs"
+        check = {"file": str(self.out / "data" / "check-copy.jsonl"), "kind": "copy", "every": c.check_every,
+                 "target": c.check_target, "max_tokens": 80}  # fmt: skip
+        job = {"recipe": recipe, "evaluate": None, "check": check, "log": str(logs / "base.log"),
+               "progress": str(logs / "base.progress.json")}  # fmt: skip
+        self._run_jobs([(ModelRun("base", "copy pre-training", [stage], "cot"), job)], [])
+
+    def base_done(self) -> bool:
+        from mathforge.train import SUMMARY
+
+        return (self.out / "base" / SUMMARY).exists()
 
     def _stage_cfg(self, name: str, data: str, steps: int) -> dict:
         c = self.cfg
@@ -196,6 +236,18 @@ class Demo:
             seed=c.seed,
         ).model_dump()
 
+    def check(self, run: ModelRun) -> dict:
+        """The held-out check that ends the training of the run's last stage."""
+        c = self.cfg
+        kind = "cot" if run.mode == "cot" else "code"
+        return {
+            "file": str(self.out / "data" / f"check-{kind}.jsonl"),
+            "kind": kind,
+            "every": c.check_every,
+            "target": c.check_target,
+            "max_tokens": c.max_tokens_cot if kind == "cot" else c.max_tokens_code,
+        }
+
     def job(self, run: ModelRun) -> dict:
         """One worker job (plain data): train the run's stages, then evaluate it."""
         recipe = {
@@ -207,6 +259,7 @@ class Demo:
         return {
             "recipe": recipe,
             "evaluate": self.eval_config(run),
+            "check": self.check(run),
             "log": str(logs / f"{run.key}.log"),
             "progress": str(logs / f"{run.key}.progress.json"),
         }
@@ -222,7 +275,7 @@ class Demo:
         """Data and base model only (what a recipe needs before its train step)."""
         self.out.mkdir(parents=True, exist_ok=True)
         self._stage(1, 2, "data", self.build_data, self.data_done())
-        self._stage(2, 2, "base model", self.build_base, (self.out / "base" / "init_info.json").exists())
+        self._stage(2, 2, "base model", self.build_base, self.base_done())
 
     def run(self) -> dict:
         from mathforge.demo.report import write_report
@@ -232,7 +285,7 @@ class Demo:
         runs = self.runs()
         n = 4
         self._stage(1, n, "data", self.build_data, self.data_done())
-        self._stage(2, n, "base model", self.build_base, (self.out / "base" / "init_info.json").exists())
+        self._stage(2, n, "base model", self.build_base, self.base_done())
         self.console.rule(
             f"[bold][3/{n}] train and evaluate {len(runs)} models, {self.cfg.parallel} at a time"
         )
@@ -245,13 +298,6 @@ class Demo:
 
     def run_models(self, runs: list[ModelRun]) -> None:
         """Train and evaluate every run, ``cfg.parallel`` at a time, each after the runs it continues."""
-        import multiprocessing as mp
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from mathforge.demo.workers import init_worker, read_progress, run_job
-
         done, todo = set(), []
         for run in runs:
             if self.train_done(run) and self.eval_done(run):
@@ -261,8 +307,19 @@ class Demo:
                 self.console.print(f"[dim]{run.label}: trained and evaluated before, skipped[/dim]")
             else:
                 todo.append(run)
-        if not todo:
-            return
+        if todo:
+            self._run_jobs([(run, self.job(run)) for run in todo], runs)
+
+    def _run_jobs(self, todo: list[tuple[ModelRun, dict]], runs: list[ModelRun]) -> None:
+        """Run worker jobs, ``cfg.parallel`` at a time, each after the runs (of ``runs``) it continues."""
+        import multiprocessing as mp
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from mathforge.demo.workers import init_worker, run_job
+
+        done = {r.key for r in runs if self.train_done(r) and self.eval_done(r)}
         columns = [
             TextColumn("{task.description:<34}"), BarColumn(), TextColumn("{task.fields[status]}"),
             TimeElapsedColumn(),
@@ -275,16 +332,15 @@ class Demo:
         ):  # fmt: skip
             running: dict = {}  # future -> (run, task id, job)
             while todo or running:
-                for run in list(todo):
+                for run, job in list(todo):
                     if len(running) < workers and all(d in done for d in self.depends_on(run, runs)):
-                        todo.remove(run)
-                        job = self.job(run)
+                        todo.remove((run, job))
                         Path(job["progress"]).unlink(missing_ok=True)
                         task = bar.add_task(run.label, total=None, status="starting")
                         running[pool.submit(run_job, job)] = (run, task, job)
                 finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
                 for _run, task, job in running.values():
-                    _show_progress(bar, task, read_progress(Path(job["progress"])))
+                    _show_progress(bar, task, _read_progress(Path(job["progress"])))
                 for fut in finished:
                     run, task, job = running.pop(fut)
                     try:
@@ -292,13 +348,15 @@ class Demo:
                     except Exception as exc:
                         raise RuntimeError(f"{run.label} failed: {exc} (log: {job['log']})") from exc
                     bar.update(task, status="[green]done", completed=1, total=1)
+                    done.add(run.key)
+                    if job["evaluate"] is None:
+                        continue
                     for phase, name in (("train", self.train_name(run)), ("evaluate", self.eval_name(run))):
                         self.timings[name] = {
                             **timings.get(phase, {"seconds": None}),
                             "skipped": phase not in timings,
                         }
                     write_json(self.out / "timings.json", self.timings)
-                    done.add(run.key)
 
     def mario_rows(self) -> list[dict]:
         """Model (c) + OVM reranking, and (c) after one self-training round (demo/mario.py), each timed."""
@@ -344,6 +402,9 @@ class Demo:
                 s = json.loads((self.out / "train" / stage["name"] / "train_summary.json").read_text())
                 steps.append(s["global_step"])
                 seconds += s["train_runtime_s"]
+            check_path = self.out / "train" / run.stages[-1]["name"] / "check.json"
+            check = json.loads(check_path.read_text()) if check_path.exists() else {"history": []}
+            correct = _correct_by_id(self.out / "eval" / run.key)
             models.append(
                 {
                     "key": run.key,
@@ -356,6 +417,11 @@ class Demo:
                     "eval_seconds": m["timing"]["wall_seconds"],
                     "code_examples": run.code_examples,
                     "problems": m["problems"],
+                    "correct": m["correct"] if "correct" in m else round(m["accuracy"] * m["problems"]),
+                    "check": check["history"][-1]["solved"] if check["history"] else None,
+                    "passed_check": bool(check["history"])
+                    and check["history"][-1]["solved"] >= self.cfg.check_target,
+                    "per_problem": correct,
                 }
             )
         by_key = {m["key"]: m for m in models}
@@ -372,11 +438,28 @@ def _show_progress(bar, task, p: dict) -> None:
     """One worker's progress file as its bar: steps of the stage in training, or the phase it is in."""
     if p.get("phase", "").startswith("train"):
         loss = f" loss {p['loss']:.3f}" if p.get("loss") is not None else ""
+        loss += f" check {100 * p['check']:.0f}%" if p.get("check") is not None else ""
         bar.update(
             task, completed=p["step"], total=p["total"], status=f"{p['phase']} {p['step']}/{p['total']}{loss}"
         )
     elif p:
         bar.update(task, status=p["phase"])
+
+
+def _correct_by_id(eval_dir: Path) -> dict[str, int]:
+    """Problem id -> 1 if the model solved it (from evaluate's predictions), for paired statistics."""
+    path = eval_dir / "predictions.jsonl"
+    out = {}
+    for line in path.read_text().splitlines() if path.exists() else []:
+        row = json.loads(line)
+        out[str(row["id"])] = int(bool(row.get("correct")))
+    return out
+
+
+def _read_progress(path: Path) -> dict:
+    from mathforge.demo.workers import read_progress
+
+    return read_progress(path)
 
 
 def _cpu_seconds() -> float:

@@ -167,3 +167,46 @@ def redraw(problems: list[TaskProblem], copies: int, seed: int, num_range=TRAIN_
             q.meta = {"augmented_from": p.id}
             out.append(q)
     return out
+
+
+# Filler words of the copy pre-training texts: none is a word of the task's questions, so the base model
+# learns to pick numbers out of text and copy them, not anything about the arithmetic problems.
+FILLER = ("red", "box", "sun", "tree", "cat", "door", "lamp", "blue", "fish", "road", "cup", "moon")
+
+
+def copy_rows(seed: int, n: int, split: str = "train") -> list[dict]:
+    """Task-agnostic pre-training rows for the toy base model: copy a line, or list the numbers in it.
+
+    What a pretrained model brings to fine-tuning and a randomly initialised one lacks is the ability to
+    copy (induction heads). Without it, learning to copy operands into code happens abruptly at a step
+    that floating-point details decide (the demo's seed- and machine-dependence). Numbers here have 1-5
+    digits with every leading digit, as a pretraining corpus would; their digits are uniform, so no number
+    range of the task is favoured.
+    """
+    rng = random.Random(f"copy-{split}-{seed}")
+
+    def number() -> str:
+        return str(rng.randint(1, 9)) + "".join(str(rng.randint(0, 9)) for _ in range(rng.randint(0, 4)))
+
+    rows = []
+    for i in range(n):
+        nums = [number() for _ in range(rng.randint(2, 5))]
+        words = []
+        for x in nums:
+            words += [rng.choice(FILLER) for _ in range(rng.randint(1, 3))] + [x]
+        line = " ".join(words) + "."
+        if i % 2:
+            rows.append({"id": f"copy-{split}-{i}", "prompt": f"Copy: {line}\n", "completion": line})
+        else:
+            rows.append(
+                {"id": f"copy-{split}-{i}", "prompt": f"Numbers: {line}\n", "completion": "\n".join(nums)}
+            )
+    return rows
+
+
+def check_problems(seed: int, n: int) -> list[TaskProblem]:
+    """A small held-out check set from the *training* distribution (training templates and number range,
+    never the test set): what decides when a model has learned its task and may stop training."""
+    train_t, _ = split_templates(seed)
+    rng = random.Random(f"check-{seed}")
+    return [make_problem(rng.choice(train_t), rng, TRAIN_RANGE, f"check-{i}", "train") for i in range(n)]

@@ -89,8 +89,9 @@ def run_job(job: dict) -> dict:
     """Train every stage of one model run (finished stages are skipped), then evaluate it.
 
     ``job`` holds plain data: ``recipe`` (a train recipe dict), ``evaluate`` (the settings of a
-    :class:`mathforge.evaluate.EvaluateConfig`) and the paths of its ``log`` and ``progress`` files. Returns
-    the wall and CPU seconds of each phase.
+    :class:`mathforge.evaluate.EvaluateConfig`, or None: train only), ``check`` (the :class:`HeldOutCheck`
+    of the last stage, or None) and the paths of its ``log`` and ``progress`` files. Returns the wall and
+    CPU seconds of each phase.
     """
     import logging
     import sys
@@ -108,12 +109,98 @@ def run_job(job: dict) -> dict:
 
         timings = {}
         out_dir = Path(job["recipe"]["output_dir"])
-        if not (out_dir / job["recipe"]["stages"][-1]["name"] / SUMMARY).exists():
+        last = job["recipe"]["stages"][-1]["name"]
+        if not (out_dir / last / SUMMARY).exists():
+            callbacks = [ProgressFile(progress)]
+            if job.get("check"):
+                c = job["check"]
+                rows = [json.loads(line) for line in Path(c["file"]).read_text().splitlines()]
+                callbacks.append(HeldOutCheck(last, rows, c["kind"], c["every"], c["target"], c["max_tokens"],
+                                              out_dir / last / "check.json", progress))  # fmt: skip
             with _timed(timings, "train"):
-                train(job["recipe"], callbacks=[ProgressFile(progress)])  # finished stages are skipped
-        if not (Path(job["evaluate"]["out"]) / "metrics.json").exists():
+                train(job["recipe"], callbacks=callbacks)  # finished stages are skipped
+        if job.get("evaluate") and not (Path(job["evaluate"]["out"]) / "metrics.json").exists():
             write_progress(progress, phase="evaluate", step=0, total=0, loss=None)
             with _timed(timings, "evaluate"):
                 evaluate(EvaluateConfig(**job["evaluate"]))
         sys.stdout.flush()
     return timings
+
+
+class HeldOutCheck(TrainerCallback):
+    """Trainer callback: every ``every`` steps of stage ``stage``, solve a small held-out check set greedily
+    and stop training once the share solved reaches ``target`` (the step cap still applies).
+
+    Why: a tiny model learns its task abruptly, at a step that the seed and floating-point details decide, so
+    a fixed step count is too short on one machine and wasted on another. The check set is drawn from the
+    training distribution (never the test set). A code model passes a problem when its program is exactly
+    the reference program (no interpreter needed); a CoT model when its boxed answer is the gold; the copy
+    pre-training when it writes the expected completion exactly. Every
+    check is written to ``path`` (the stage's check.json) for the report.
+    """
+
+    def __init__(self, stage: str, rows: list[dict], kind: str, every: int, target: float, max_tokens: int,
+                 path: Path, progress: Path | None = None, batch: int = 64):  # fmt: skip
+        self.stage, self.rows, self.kind, self.every, self.target = stage, rows, kind, every, target
+        self.max_tokens, self.path, self.progress, self.batch = max_tokens, Path(path), progress, batch
+        self.history: list[dict] = []
+
+    def _active(self, args) -> bool:
+        return Path(args.output_dir).name == self.stage
+
+    def score(self, model, tokenizer) -> float:
+        import torch
+
+        from mathforge.answer import extract_answer
+
+        was_training, side = model.training, tokenizer.padding_side
+        model.eval()
+        tokenizer.padding_side = "left"
+        solved = 0
+        try:
+            for i in range(0, len(self.rows), self.batch):
+                chunk = self.rows[i : i + self.batch]
+                enc = tokenizer([r["prompt"] for r in chunk], return_tensors="pt", padding=True)
+                with torch.no_grad():
+                    out = model.generate(**enc, max_new_tokens=self.max_tokens, do_sample=False,
+                                         pad_token_id=tokenizer.pad_token_id)  # fmt: skip
+                texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+                for row, text in zip(chunk, texts, strict=True):
+                    if self.kind == "code":
+                        solved += _program_of(text) == row["program"]
+                    elif self.kind == "copy":
+                        solved += text.strip() == row["completion"]
+                    else:
+                        solved += extract_answer(text) == row["gold"]
+        finally:
+            tokenizer.padding_side = side
+            model.train(was_training)
+        return solved / len(self.rows)
+
+    def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        step = state.global_step
+        if not self._active(args) or step % self.every or step >= state.max_steps:
+            return
+        share = self.score(model, processing_class)
+        self.history.append({"step": step, "solved": share})
+        self.path.write_text(json.dumps({"target": self.target, "history": self.history}))
+        if self.progress is not None:
+            write_progress(self.progress, phase=f"train {self.stage}", step=step, total=state.max_steps,
+                           loss=None, check=share)  # fmt: skip
+        if share >= self.target:
+            control.should_training_stop = True
+
+    def on_train_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        # the final model's score, also when the step cap ended training
+        if self._active(args) and (not self.history or self.history[-1]["step"] != state.global_step):
+            self.history.append({"step": state.global_step, "solved": self.score(model, processing_class)})
+            self.path.write_text(json.dumps({"target": self.target, "history": self.history}))
+
+
+def _program_of(text: str) -> str | None:
+    """The first python block of a ToRA-format completion."""
+    start = text.find("```python\n")
+    if start < 0:
+        return None
+    end = text.find("\n```", start + 10)
+    return text[start + 10 : end] if end >= 0 else None
