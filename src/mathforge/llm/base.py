@@ -159,6 +159,18 @@ class Backend(ABC):
 
         return await asyncio.to_thread(call)
 
+    def _generate_on_a_fresh_loop(self, prompts: list, params: GenParams) -> list[list[Completion]]:
+        """``generate`` for a backend whose native call is ``agenerate`` (the HTTP ones): every prompt at
+        once on a new event loop, whose loop-bound resources ``aclose`` releases when it ends."""
+
+        async def run_all():
+            try:
+                return await asyncio.gather(*(self.agenerate(p, params) for p in prompts))
+            finally:
+                await self.aclose()
+
+        return list(asyncio.run(run_all()))
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release what belongs to the running event loop (an HTTP client); called when a loop ends."""
 

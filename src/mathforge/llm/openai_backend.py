@@ -109,13 +109,7 @@ class OpenAIBackend(Backend):
                 "max_in_flight": self.max_in_flight}  # fmt: skip
 
     def generate(self, prompts: list, params: GenParams, on_finish=None) -> list[list[Completion]]:
-        async def run_all():
-            try:
-                return await asyncio.gather(*(self.agenerate(p, params) for p in prompts))
-            finally:
-                await self.aclose()
-
-        return list(asyncio.run(run_all()))
+        return self._generate_on_a_fresh_loop(prompts, params)
 
     async def agenerate(self, prompt, params: GenParams) -> list[Completion]:
         seeds = [None if params.seed is None else params.seed + i for i in range(params.n)]

@@ -86,13 +86,7 @@ class RouterBackend(Backend):
 
     # ------------------------------------------------------------------------------------- requests
     def generate(self, prompts: list, params: GenParams, on_finish=None) -> list[list[Completion]]:
-        async def run_all():
-            try:
-                return await asyncio.gather(*(self.agenerate(p, params) for p in prompts))
-            finally:
-                await self.aclose()
-
-        return list(asyncio.run(run_all()))
+        return self._generate_on_a_fresh_loop(prompts, params)
 
     async def agenerate(self, prompt, params: GenParams) -> list[Completion]:
         self._start_health_checks()
