@@ -30,7 +30,7 @@ browser:
 	@/usr/bin/chromium --version 2>/dev/null
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --timeout=900 tests
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --timeout=900 tests
 
 demo: $(STAMP)
 	$(BIN)/mathforge demo --out runs/demo
