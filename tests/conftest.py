@@ -95,6 +95,7 @@ class FaultServer:
     half), ``empty_choices``, ``content_list`` (chat content as a list of parts, as some proxies send),
     ``content_number``, ``drip`` (a valid reply trickled a byte at a time), ``reset`` (the connection closed
     without a reply). ``text_for(body)`` writes a normal reply's text. ``requests`` records every body.
+    ``health_delay``: seconds ``GET /health`` takes to answer (a server busy generating answers it late).
     """
 
     def __init__(self, fault_for=None, text_for=None):
@@ -104,6 +105,7 @@ class FaultServer:
         self.fault_for = fault_for or (lambda body: None)
         self.text_for = text_for or (lambda body: "ok")
         self.requests: list[dict] = []
+        self.health_delay = 0.0
         self.lock = threading.Lock()
         server = self
 
@@ -113,6 +115,10 @@ class FaultServer:
 
             def do_GET(self):
                 if self.path == "/health":  # as vLLM, SGLang and transformers serve answer it
+                    if server.health_delay:
+                        import time
+
+                        time.sleep(server.health_delay)
                     self._send(200, b"{}")
                 else:
                     self._send(404, b'{"detail": "not found"}')

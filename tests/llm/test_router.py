@@ -6,6 +6,7 @@ The real-model version (three `transformers serve`, one killed mid-run) is tests
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 
 import pytest
@@ -113,6 +114,35 @@ def test_health_checks_take_out_a_server_that_is_gone(fault_server):
     ep = router.stats()["endpoints"][gone.url]
     assert ep["state"] == "down" and "health check" in ep["last_error"]
     assert gone.requests == []  # taken out by the check alone
+
+
+def test_a_server_slow_to_answer_its_check_does_not_delay_noticing_one_that_is_gone(fault_server):
+    # each server has its own watcher: with one check round for all, the gone server would wait behind the
+    # busy server's late answer (3 s here), and a short run could end before it was taken out
+    servers = _servers(fault_server, 2)
+    servers[0].health_delay = 3.0
+    with servers[0]:
+        servers[1].__enter__()
+        gone = servers[1]
+        router = RouterBackend([s.url for s in servers], "m", health_interval=0.05, health_timeout=10)
+        seen_out_after: list[float] = []
+
+        async def main():
+            try:
+                await router.agenerate("x", GenParams(max_tokens=4))  # starts the checks in this loop
+                gone.__exit__(None, None, None)
+                start = time.monotonic()
+                while time.monotonic() - start < 2.5:  # well before the slow server's first check answers
+                    if not router.endpoints[1].up():
+                        seen_out_after.append(time.monotonic() - start)
+                        break
+                    await asyncio.sleep(0.02)
+            finally:
+                await router.aclose()
+
+        asyncio.run(main())
+    assert seen_out_after, "the gone server was still in service 2.5 s after it stopped listening"
+    assert router.endpoints[0].up()  # late is not down
 
 
 def test_load_backend_one_url_is_a_plain_client_several_a_router(tmp_path):

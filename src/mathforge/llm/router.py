@@ -152,9 +152,14 @@ class RouterBackend(Backend):
         import httpx
 
         async with httpx.AsyncClient(timeout=self.health_timeout) as http:
-            while True:
-                await asyncio.sleep(self.health_interval)
-                await asyncio.gather(*(self.check(ep, http) for ep in self.endpoints))
+            # one loop per server: a busy server that answers its check late (up to health_timeout) must not
+            # delay noticing that another one has stopped listening
+            await asyncio.gather(*(self._watch(ep, http) for ep in self.endpoints))
+
+    async def _watch(self, ep: Endpoint, http) -> None:
+        while True:
+            await asyncio.sleep(self.health_interval)
+            await self.check(ep, http)
 
     async def check(self, ep: Endpoint, http=None) -> bool:
         """Ask one server whether it is healthy, and record the verdict (True: healthy)."""
@@ -170,6 +175,11 @@ class RouterBackend(Backend):
             ok, error, refused = r.status_code == 200, f"HTTP {r.status_code}", False
         except httpx.HTTPError as exc:
             ok, error, refused = False, f"{type(exc).__name__}: {exc}", isinstance(exc, httpx.ConnectError)
+        except (
+            OSError,
+            ValueError,
+        ) as exc:  # outside httpx's own errors: a failed check, never a dead watcher
+            ok, error, refused = False, f"{type(exc).__name__}: {exc}", False
         finally:
             if own:
                 await http.aclose()
