@@ -40,6 +40,12 @@ def test_quick_demo_end_to_end_reproducible_and_resumable(tmp_path):
     results = json.loads((first / "results.json").read_text())
     assert {m["key"] for m in results["models"]} == {"a", "b", "c", "c-x0", "c-x1"}  # 3 scaling sizes
     assert all(len(m["train_steps"]) == (2 if m["key"].startswith("c") else 1) for m in results["models"])
+    # MARIO's rows were made in a worker of the pool (beside the last scaling runs), each timed
+    assert [r["key"] for r in results["mario"]] == ["ovm", "selftrain"]
+    first_timings = json.loads((first / "timings.json").read_text())
+    for name in ("OVM reranking of (c)", "one self-training round of (c)"):
+        assert first_timings[name]["skipped"] is False and first_timings[name]["seconds"] > 0
+    assert (first / "logs" / "mario.log").stat().st_size > 0
     # every model was scored through `mathforge evaluate` on the whole held-out set
     for key in ("a", "b", "c"):
         metrics = json.loads((first / "eval" / key / "metrics.json").read_text())

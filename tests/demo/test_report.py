@@ -38,6 +38,18 @@ def test_a_missed_bar_is_the_first_line_and_accuracies_carry_intervals():
     assert passed.splitlines()[0].startswith("**PASS")
 
 
+def test_the_report_says_whether_the_checks_stopped_training_or_were_only_recorded():
+    gated = render_markdown(results(0, a=0, c=(5, 10, 20)))
+    assert "until a held-out check of 8 training-distribution problems is 90% solved" in gated
+    r = results(0, a=0, c=(5, 10, 20))
+    r["config"] = {**CFG, "check_target": 1.01, "copy_check_target": 0.8}
+    fixed = render_markdown(r)
+    assert "recorded, not used to stop" in fixed and "101%" not in fixed
+    assert "until 80% of its check copies are exact or 5 steps" in fixed
+    r["config"] = {**r["config"], "steps_copy": 0}
+    assert "copy pre-training off" in render_markdown(r)
+
+
 def test_slope_of_a_rising_curve_is_positive_with_an_interval_around_it():
     r = results(0, a=0, c=(8, 20, 32))
     from mathforge.demo.report import _scaling_inputs

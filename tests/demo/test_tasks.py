@@ -96,3 +96,17 @@ def test_redraw_keeps_templates_and_draws_new_training_numbers(copies):
         assert extract_answer(cot_solution(q)) == str(q.answer)  # answers recomputed exactly
         assert all(TRAIN_RANGE[0] <= n <= TRAIN_RANGE[1] for s, n in q.steps if s.kind != "mul")
     assert sum(q.question != base[i % len(base)].question for i, q in enumerate(aug)) >= len(aug) - 1
+
+
+def test_copy_rows_ask_for_the_line_verbatim_with_numbers_of_every_leading_digit_and_no_task_words():
+    from mathforge.demo.tasks import FILLER, copy_rows
+
+    rows = copy_rows(0, 400)
+    assert all(r["prompt"] == f"Copy: {r['completion']}\n" for r in rows)
+    numbers = [w.rstrip(".") for r in rows for w in r["completion"].split() if w.rstrip(".").isdigit()]
+    assert {n[0] for n in numbers} == set("123456789")  # no number range of the task is favoured
+    assert {len(n) for n in numbers} == {1, 2, 3, 4, 5}
+    task_words = {w.strip(".?").lower() for p in TRAIN + TEST for w in p.question.split()}
+    assert not task_words & set(FILLER)  # the base learns to copy, nothing about the task
+    check = copy_rows(0, 32, "check")
+    assert not {r["completion"] for r in check} & {r["completion"] for r in rows}

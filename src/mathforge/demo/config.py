@@ -23,24 +23,22 @@ class DemoConfig:
         )
     )
     vocab_size: int = 512
-    # copy pre-training of the base model (shared by every model): rows of tasks.copy_rows
+    # copy pre-training of the base model (shared by every model): rows of tasks.copy_rows ("Copy: <line>")
     n_copy: int = 4000
-    # 0 = off (the default): in the demo's TRL stage copying had not emerged by step 1150 on two seeds (loss
-    # ~1.0, no exact copies), while a plain PyTorch loop on the same rows learned it by step ~800; until that
-    # difference is found the stage costs minutes and buys nothing (docs/DEMO.md)
-    steps_copy: int = 0  # a cap: copy pre-training also stops at its held-out check
+    # a cap: copy pre-training stops once copy_check_target of the check copies are exact (measured: loss 0.13
+    # by step 600 at these settings, docs/DEMO.md)
+    steps_copy: int = 600
     copy_batch: int = 16
-    # constant 1e-3 after 20 warm-up steps: in the one comparison made, copying emerged by step ~750 at 1e-3
-    # (loss 3.8 -> 0.2 by step 1000) while cosine from 2e-3 was still at loss 0.96 at step 1150
-    copy_lr: float = 1e-3
+    copy_lr: float = 1e-3  # constant after 20 warm-up steps
+    copy_check_target: float = 0.8
     batch_size: int = 16
     lr: float = 2e-3
     # step caps: each model trains until its held-out check passes (workers.HeldOutCheck) or the cap
-    steps_cot: int = 600  # model (a), which is also stage 1 of model (c)
-    steps_code: int = 1200  # model (b): code-nested from scratch, the same cap as stage 2 of (c)
-    steps_stage2: int = 1200  # stage 2 of (c), one run per augmentation size
+    steps_cot: int = 300  # model (a), which is also stage 1 of model (c)
+    steps_code: int = 800  # model (b): code-nested from scratch, the same cap as stage 2 of (c)
+    steps_stage2: int = 800  # stage 2 of (c), one run per augmentation size
     n_check: int = 32  # held-out check problems (training distribution, not the test set)
-    check_every: int = 100  # steps between checks
+    check_every: int = 200  # steps between checks
     # > 1: the checks are recorded (check.json) but never end a stage: with the old fixed budgets, stage 2
     # generalised to unseen numbers later than it solved training-distribution problems, so stopping at the
     # check would cut that short. Set 0.9 to train each model only until its check passes.

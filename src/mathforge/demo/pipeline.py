@@ -38,6 +38,7 @@ class ModelRun:
     stages: list[dict]  # train-recipe stages, in order (earlier ones are shared and skipped when done)
     mode: str  # evaluate mode: cot | tir
     code_examples: int = 0
+    after: tuple[str, ...] = ()  # keys of runs it needs besides the one it continues (the MARIO job: "c")
 
 
 class Demo:
@@ -48,6 +49,7 @@ class Demo:
         self.cfg = cfg
         self.console = console or Console()
         self.timings: dict[str, dict] = self._load_timings()
+        self._mario: list[dict] | None = None  # the MARIO rows, when a worker made them in this run
 
     # ---------------------------------------------------------------- bookkeeping
     def _load_timings(self) -> dict:
@@ -163,10 +165,12 @@ class Demo:
         recipe = {"output_dir": str(self.out), "base_model": str(self.out / "init"), "stages": [stage]}
         logs = self.out / "logs"
         check = {"file": str(self.out / "data" / "check-copy.jsonl"), "kind": "copy", "every": c.check_every,
-                 "target": c.check_target, "max_tokens": 80}  # fmt: skip
+                 "target": c.copy_check_target, "max_tokens": 64}  # fmt: skip
         job = {"recipe": recipe, "evaluate": None, "check": check, "log": str(logs / "base.log"),
                "progress": str(logs / "base.progress.json")}  # fmt: skip
-        self._run_jobs([(ModelRun("base", "copy pre-training", [stage], "cot"), job)], [])
+        # the only job running: it gets every worker's threads (the other cores would idle)
+        self._run_jobs([(ModelRun("base", "copy pre-training", [stage], "cot"), job)], [],
+                       threads=c.threads * c.parallel)  # fmt: skip
 
     def base_done(self) -> bool:
         from mathforge.train import SUMMARY
@@ -268,7 +272,7 @@ class Demo:
     def depends_on(run: ModelRun, runs: list[ModelRun]) -> list[str]:
         """Runs whose final stage is an earlier stage of ``run`` (model (c) continues model (a))."""
         earlier = {s["name"] for s in run.stages[:-1]}
-        return [r.key for r in runs if r is not run and r.stages[-1]["name"] in earlier]
+        return [r.key for r in runs if r is not run and r.stages[-1]["name"] in earlier] + list(run.after)
 
     # ---------------------------------------------------------------- driver
     def prepare(self) -> None:
@@ -307,11 +311,18 @@ class Demo:
                 self.console.print(f"[dim]{run.label}: trained and evaluated before, skipped[/dim]")
             else:
                 todo.append(run)
-        if todo:
-            self._run_jobs([(run, self.job(run)) for run in todo], runs)
+        jobs = [(run, self.job(run)) for run in todo]
+        if self.cfg.mario_rows and not self.mario_done():
+            # in the pool, as soon as (c) is trained: beside the last scaling runs, not after them
+            jobs.append((ModelRun("mario", "MARIO rows of (c)", [], "tir", after=("c",)), self.mario_job()))
+        if jobs:
+            self._run_jobs(jobs, runs)
 
-    def _run_jobs(self, todo: list[tuple[ModelRun, dict]], runs: list[ModelRun]) -> None:
-        """Run worker jobs, ``cfg.parallel`` at a time, each after the runs (of ``runs``) it continues."""
+    def _run_jobs(
+        self, todo: list[tuple[ModelRun, dict]], runs: list[ModelRun], threads: int | None = None
+    ) -> None:
+        """Run worker jobs, ``cfg.parallel`` at a time, each after the runs (of ``runs``) it continues, with
+        ``threads`` torch threads each (default ``cfg.threads``)."""
         import multiprocessing as mp
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -328,7 +339,7 @@ class Demo:
         workers = max(1, min(self.cfg.parallel, len(todo)))
         with (
             Progress(*columns, console=self.console, disable=bool(os.environ.get("MATHFORGE_NO_PROGRESS"))) as bar,
-            ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker, initargs=(self.cfg.threads,)) as pool,
+            ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker, initargs=(threads or self.cfg.threads,)) as pool,
         ):  # fmt: skip
             running: dict = {}  # future -> (run, task id, job)
             while todo or running:
@@ -349,6 +360,11 @@ class Demo:
                         raise RuntimeError(f"{run.label} failed: {exc} (log: {job['log']})") from exc
                     bar.update(task, status="[green]done", completed=1, total=1)
                     done.add(run.key)
+                    if "mario" in job:
+                        self._mario = timings.pop("rows")
+                        self.timings.update({name: {**t, "skipped": False} for name, t in timings.items()})
+                        write_json(self.out / "timings.json", self.timings)
+                        continue
                     if job["evaluate"] is None:
                         continue
                     for phase, name in (("train", self.train_name(run)), ("evaluate", self.eval_name(run))):
@@ -358,20 +374,35 @@ class Demo:
                         }
                     write_json(self.out / "timings.json", self.timings)
 
-    def mario_rows(self) -> list[dict]:
-        """Model (c) + OVM reranking, and (c) after one self-training round (demo/mario.py), each timed."""
-        import torch
-
+    def mario_steps(self) -> tuple:
+        """(name, row maker, file that exists once it is done) for each MARIO row."""
         from mathforge.demo import mario
 
+        return (("OVM reranking of (c)", mario.ovm_row, self.out / "ovm" / "eval" / "metrics.json"),
+                ("one self-training round of (c)", mario.selftrain_row, self.out / "selftrain" / "report.md"))  # fmt: skip
+
+    def mario_done(self) -> bool:
+        return all(done.exists() for _, _, done in self.mario_steps())
+
+    def mario_job(self) -> dict:
+        logs = self.out / "logs"
+        return {"mario": {"out": str(self.out), "config": self.cfg.to_dict()}, "evaluate": None,
+                "log": str(logs / "mario.log"), "progress": str(logs / "mario.progress.json")}  # fmt: skip
+
+    def mario_rows(self, save_timings: bool = True) -> list[dict]:
+        """Model (c) + OVM reranking, and (c) after one self-training round (demo/mario.py), each timed:
+        the rows a worker made in this run, else read back or (not made yet) made here. A worker passes
+        ``save_timings=False``: the parent owns timings.json."""
+        import torch
+
+        if self._mario is not None:
+            return self._mario
         torch.set_num_threads(self.cfg.threads)  # as in the workers: fixed reductions, repeatable numbers
         c = next(r for r in self.runs() if r.key == "c")
         model = self.out / "train" / c.stages[-1]["name"]
         code, test = Path(c.stages[-1]["data"][0]), self.out / "data" / "test.jsonl"
         rows = []
-        steps = (("OVM reranking of (c)", mario.ovm_row, self.out / "ovm" / "eval" / "metrics.json"),
-                 ("one self-training round of (c)", mario.selftrain_row, self.out / "selftrain" / "report.md"))  # fmt: skip
-        for name, make, done in steps:
+        for name, make, done in self.mario_steps():
             if done.exists():  # finished before: read back (no training or sampling), keep its first timing
                 rows.append(make(self.out, self.cfg, model, code, test))
                 self.timings.setdefault(name, {"seconds": None})["skipped"] = True
@@ -381,7 +412,8 @@ class Demo:
             rows.append(make(self.out, self.cfg, model, code, test))
             self.timings[name] = {"seconds": round(time.perf_counter() - started, 2),
                                   "cpu_seconds": round(_cpu_seconds() - cpu0, 2), "skipped": False}  # fmt: skip
-            write_json(self.out / "timings.json", self.timings)
+            if save_timings:
+                write_json(self.out / "timings.json", self.timings)
         return rows
 
     @staticmethod

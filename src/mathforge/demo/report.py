@@ -182,10 +182,7 @@ def render_markdown(r: dict) -> str:
         "at every step.",
         "",
         "Augmentation is LLM-free: each re-draw keeps a training problem's template and draws new numbers "
-        "from the training range (answers recomputed exactly). Every model starts from the same base, a "
-        "random Llama after a short copy pre-training (copy a line, list the numbers in it), and trains until "
-        f"a held-out check of {cfg['n_check']} training-distribution problems is {100 * cfg['check_target']:.0f}% "
-        "solved, or its step cap.",
+        "from the training range (answers recomputed exactly). " + _training_sentence(cfg),
         "",
         "![accuracy per model](accuracy.png)",
         "![scaling curve](scaling.png)",
@@ -197,7 +194,7 @@ def render_markdown(r: dict) -> str:
         "",
         f"seed {cfg['seed']}; {cfg['n_base']} base training problems; re-draws {list(cfg['aug_copies'])}; "
         f"model {cfg['model']} with a {cfg['vocab_size']}-token BPE vocabulary; copy pre-training "
-        f"{cfg['steps_copy']} steps of batch {cfg['copy_batch']}; batch {cfg['batch_size']}, lr {cfg['lr']}; "
+        f"cap {cfg['steps_copy']} steps of batch {cfg['copy_batch']}; batch {cfg['batch_size']}, lr {cfg['lr']}; "
         f"step caps: CoT {cfg['steps_cot']}, code from scratch {cfg['steps_code']}, stage 2 "
         f"{cfg['steps_stage2']}; check every {cfg['check_every']} steps; evaluation greedy, at most "
         f"{cfg['max_rounds']} executions.",
@@ -208,6 +205,23 @@ def render_markdown(r: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _training_sentence(cfg: dict) -> str:
+    """How the base and the models were trained, as the settings say (checks that stop, or only record)."""
+    if cfg.get("steps_copy", 0) > 0:
+        base = (f"Every model starts from the same base, a random Llama after copy pre-training (copy a line "
+                f"verbatim) until {100 * cfg.get('copy_check_target', 1):.0f}% of its check copies are exact "
+                f"or {cfg['steps_copy']} steps.")  # fmt: skip
+    else:
+        base = "Every model starts from the same random initialisation (copy pre-training off)."
+    if cfg["check_target"] > 1:
+        train = (f" Each model trains for its step budget; a held-out check of {cfg['n_check']} "
+                 f"training-distribution problems every {cfg['check_every']} steps is recorded, not used to stop.")  # fmt: skip
+    else:
+        train = (f" Each model trains until a held-out check of {cfg['n_check']} training-distribution problems "
+                 f"is {100 * cfg['check_target']:.0f}% solved, or its step cap.")  # fmt: skip
+    return base + train
 
 
 def _timings_section(r: dict) -> list[str]:

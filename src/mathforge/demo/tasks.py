@@ -175,13 +175,17 @@ FILLER = ("red", "box", "sun", "tree", "cat", "door", "lamp", "blue", "fish", "r
 
 
 def copy_rows(seed: int, n: int, split: str = "train") -> list[dict]:
-    """Task-agnostic pre-training rows for the toy base model: copy a line, or list the numbers in it.
+    """Task-agnostic pre-training rows for the toy base model: "Copy: <line>" -> the line.
 
     What a pretrained model brings to fine-tuning and a randomly initialised one lacks is the ability to
     copy (induction heads). Without it, learning to copy operands into code happens abruptly at a step
     that floating-point details decide (the demo's seed- and machine-dependence). Numbers here have 1-5
     digits with every leading digit, as a pretraining corpus would; their digits are uniform, so no number
     range of the task is favoured.
+
+    Only copies, measured (docs/DEMO.md): with half the rows "Numbers: <line>" -> the numbers in it, the
+    loss sat on a plateau near 1.0-1.4 until copying formed abruptly at step ~1000-1300; with copies only it
+    fell smoothly to 0.13 by step 600 (same model, batch 16, lr 1e-3).
     """
     rng = random.Random(f"copy-{split}-{seed}")
 
@@ -190,17 +194,11 @@ def copy_rows(seed: int, n: int, split: str = "train") -> list[dict]:
 
     rows = []
     for i in range(n):
-        nums = [number() for _ in range(rng.randint(2, 5))]
         words = []
-        for x in nums:
-            words += [rng.choice(FILLER) for _ in range(rng.randint(1, 3))] + [x]
+        for _ in range(rng.randint(2, 4)):  # short lines: the stage's cost is its tokens
+            words += [rng.choice(FILLER) for _ in range(rng.randint(1, 2))] + [number()]
         line = " ".join(words) + "."
-        if i % 2:
-            rows.append({"id": f"copy-{split}-{i}", "prompt": f"Copy: {line}\n", "completion": line})
-        else:
-            rows.append(
-                {"id": f"copy-{split}-{i}", "prompt": f"Numbers: {line}\n", "completion": "\n".join(nums)}
-            )
+        rows.append({"id": f"copy-{split}-{i}", "prompt": f"Copy: {line}\n", "completion": line})
     return rows
 
 

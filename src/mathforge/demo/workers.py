@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,7 +95,6 @@ def run_job(job: dict) -> dict:
     CPU seconds of each phase.
     """
     import logging
-    import sys
 
     log_path, progress = Path(job["log"]), Path(job["progress"])
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +103,8 @@ def run_job(job: dict) -> dict:
         os.dup2(log_file.fileno(), 2)
         sys.stdout = sys.stderr = log_file
         logging.basicConfig(stream=log_file, level=logging.WARNING, force=True)
+        if job.get("mario"):
+            return _mario_rows(job["mario"], progress)
         from mathforge.evaluate import EvaluateConfig
         from mathforge.evaluate import run as evaluate
         from mathforge.train import SUMMARY, train
@@ -125,6 +127,20 @@ def run_job(job: dict) -> dict:
                 evaluate(EvaluateConfig(**job["evaluate"]))
         sys.stdout.flush()
     return timings
+
+
+def _mario_rows(spec: dict, progress: Path) -> dict:
+    """The MARIO job: model (c)'s OVM and self-training rows (``rows``), plus the timing of each."""
+    from mathforge.demo.config import DemoConfig
+    from mathforge.demo.pipeline import Demo
+
+    cfg = DemoConfig(**{**spec["config"], "aug_copies": tuple(spec["config"]["aug_copies"])})
+    demo = Demo(spec["out"], cfg)
+    write_progress(progress, phase="OVM data, value model, self-training", step=0, total=0, loss=None)
+    rows = demo.mario_rows(save_timings=False)
+    names = [name for name, _, _ in demo.mario_steps()]
+    sys.stdout.flush()
+    return {"rows": rows, **{name: demo.timings[name] for name in names if name in demo.timings}}
 
 
 class HeldOutCheck(TrainerCallback):
