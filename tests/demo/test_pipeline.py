@@ -27,6 +27,27 @@ def test_a_job_is_plain_data_that_continues_the_cot_checkpoint(tmp_path):
     assert job["log"] != job["progress"] and job["log"].startswith(str(tmp_path / "logs"))
 
 
+def test_the_cot_stage_rehearses_copy_rows_only_when_there_is_a_copy_base(tmp_path):
+    from dataclasses import replace
+
+    cot = next(r for r in Demo(tmp_path, QUICK).runs() if r.key == "a").stages[0]
+    assert cot["data"] == [str(tmp_path / "data" / "cot.jsonl"), str(tmp_path / "data" / "copy-replay.jsonl")]
+    code = next(r for r in Demo(tmp_path, QUICK).runs() if r.key == "b").stages[0]
+    assert code["data"] == [str(tmp_path / "data" / f"code_x{max(QUICK.aug_copies)}.jsonl")]  # no rehearsal
+    for off in (replace(QUICK, steps_copy=0), replace(QUICK, n_replay=0)):
+        assert next(r for r in Demo(tmp_path, off).runs() if r.key == "a").stages[0]["data"] == [
+            str(tmp_path / "data" / "cot.jsonl")
+        ]
+
+
+def test_the_mario_job_waits_for_model_c_only(tmp_path):
+    demo = Demo(tmp_path, QUICK)
+    job = demo.mario_job()
+    assert job["evaluate"] is None and job["mario"]["out"] == str(tmp_path)
+    assert Demo.depends_on(demo.mario_run(), demo.runs()) == ["c"]
+    assert not demo.mario_done()
+
+
 def test_the_held_out_check_compares_the_first_program_and_uses_training_problems_only():
     from mathforge.demo import code_solution, program
     from mathforge.demo.tasks import TEST_RANGE, check_problems

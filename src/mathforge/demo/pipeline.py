@@ -8,7 +8,8 @@ via ``train_summary.json``, evaluations via ``metrics.json``, the data via its m
 Layout of ``out``::
 
     data/       cot.jsonl, code_x{K}.jsonl (base + K re-draws per problem), test.jsonl, copy.jsonl (copy
-                pre-training), check-{cot,code}.jsonl (held-out checks), manifest.json
+                pre-training), copy-replay.jsonl (copy rows rehearsed in the CoT stage),
+                check-{copy,cot,code}.jsonl (held-out checks), manifest.json
     init/       tokenizer + randomly initialised Llama
     base/       the same after copy pre-training: the starting point of every model
     train/      one folder per training stage (cot, code-scratch, code-after-cot-x{K}); each holds
@@ -112,6 +113,7 @@ class Demo:
         )
         write_jsonl(data / "copy.jsonl", copy_rows(cfg.seed, cfg.n_copy))
         write_jsonl(data / "check-copy.jsonl", copy_rows(cfg.seed, cfg.n_check, "check"))
+        write_jsonl(data / "copy-replay.jsonl", copy_rows(cfg.seed, cfg.n_replay, "replay"))
         check = check_problems(cfg.seed, cfg.n_check)
         for kind in ("cot", "code"):
             write_jsonl(
@@ -200,6 +202,8 @@ class Demo:
     def runs(self) -> list[ModelRun]:
         c = self.cfg
         cot = self._stage_cfg("cot", "cot.jsonl", c.steps_cot)
+        if c.steps_copy > 0 and c.n_replay > 0:  # rehearse the base's copying (see DemoConfig.n_replay)
+            cot["data"].append(str(self.out / "data" / "copy-replay.jsonl"))
         biggest = max(c.aug_copies)
         n_code = {k: c.n_base * (1 + k) for k in c.aug_copies}
         scratch = self._stage_cfg("code-scratch", f"code_x{biggest}.jsonl", c.steps_code)
@@ -314,7 +318,7 @@ class Demo:
         jobs = [(run, self.job(run)) for run in todo]
         if self.cfg.mario_rows and not self.mario_done():
             # in the pool, as soon as (c) is trained: beside the last scaling runs, not after them
-            jobs.append((ModelRun("mario", "MARIO rows of (c)", [], "tir", after=("c",)), self.mario_job()))
+            jobs.append((self.mario_run(), self.mario_job()))
         if jobs:
             self._run_jobs(jobs, runs)
 
@@ -383,6 +387,11 @@ class Demo:
 
     def mario_done(self) -> bool:
         return all(done.exists() for _, _, done in self.mario_steps())
+
+    @staticmethod
+    def mario_run() -> ModelRun:
+        """The MARIO rows as a job of the pool: no stage of its own, it needs model (c) trained."""
+        return ModelRun("mario", "MARIO rows of (c)", [], "tir", after=("c",))
 
     def mario_job(self) -> dict:
         logs = self.out / "logs"
