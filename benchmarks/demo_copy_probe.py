@@ -3,7 +3,9 @@
 The reference the demo's own copy stage (through mathforge.train / TRL) is compared with in docs/DEMO.md.
 Usage (TOKENIZER: a demo run's OUT/init folder):
 
-    python benchmarks/demo_copy_probe.py LR BATCH STEPS both|num|copy|digits LAYERS HIDDEN [SEED [TOKENIZER]]
+    python benchmarks/demo_copy_probe.py LR BATCH STEPS copy|digits LAYERS HIDDEN [SEED [TOKENIZER]]
+
+copy: the demo's copy_rows ("Copy: <line>" -> the line); digits: copies of lines of numbers only.
 
 Prints, every 50 steps: step, mean loss on the completions, wall seconds, CPU seconds.
 """
@@ -37,9 +39,8 @@ if kind == "digits":
     for _ in range(4000):
         line = " ".join(str(r2.randint(1, 99999)) for _ in range(r2.randint(2, 5)))
         rows.append({"prompt": f"Copy: {line}\n", "completion": line})
-    kind = "both"
-if kind != "both":
-    rows = [r for r in rows if r["prompt"].startswith("Numbers" if kind == "num" else "Copy")]
+elif kind != "copy":
+    sys.exit(f"unknown kind {kind!r}: copy or digits")
 enc = []
 for r in rows:
     p = tok(r["prompt"])["input_ids"]
