@@ -327,7 +327,11 @@ def test_dropped_sessions_do_not_skew_where_new_sessions_go():
 
 
 _HOLDER = """
-import sys, time
+import signal, sys, time
+# stopped by these signals as a shell job is: a run started under nohup (or as a background job of a
+# script) inherits SIGHUP (SIGINT) ignored, and then the signal would stop nothing
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {src!r})
 from mathforge.sandbox import Sandbox
 sb = Sandbox(workers=1, light_workers=1, preload=("math",), temp_root={root!r})
