@@ -113,7 +113,8 @@ class Demo:
         )
         write_jsonl(data / "copy.jsonl", copy_rows(cfg.seed, cfg.n_copy))
         write_jsonl(data / "check-copy.jsonl", copy_rows(cfg.seed, cfg.n_check, "check"))
-        write_jsonl(data / "copy-replay.jsonl", copy_rows(cfg.seed, cfg.n_replay, "replay"))
+        if cfg.n_replay:
+            write_jsonl(data / "copy-replay.jsonl", copy_rows(cfg.seed, cfg.n_replay, "replay"))
         check = check_problems(cfg.seed, cfg.n_check)
         for kind in ("cot", "code"):
             write_jsonl(
@@ -364,9 +365,11 @@ class Demo:
                         raise RuntimeError(f"{run.label} failed: {exc} (log: {job['log']})") from exc
                     bar.update(task, status="[green]done", completed=1, total=1)
                     done.add(run.key)
-                    if "mario" in job:
-                        self._mario = timings.pop("rows")
-                        self.timings.update({name: {**t, "skipped": False} for name, t in timings.items()})
+                    if "mario" in job:  # its result is the rows and their timings
+                        self._mario = timings["rows"]
+                        self.timings.update(
+                            {name: {**t, "skipped": False} for name, t in timings["timings"].items()}
+                        )
                         write_json(self.out / "timings.json", self.timings)
                         continue
                     if job["evaluate"] is None:

@@ -130,7 +130,7 @@ def run_job(job: dict) -> dict:
 
 
 def _mario_rows(spec: dict, progress: Path) -> dict:
-    """The MARIO job: model (c)'s OVM and self-training rows (``rows``), plus the timing of each."""
+    """The MARIO job: model (c)'s OVM and self-training rows (``rows``) and the timing of each (``timings``)."""
     from mathforge.demo.config import DemoConfig
     from mathforge.demo.pipeline import Demo
 
@@ -140,7 +140,7 @@ def _mario_rows(spec: dict, progress: Path) -> dict:
     rows = demo.mario_rows(save_timings=False)
     names = [name for name, _, _ in demo.mario_steps()]
     sys.stdout.flush()
-    return {"rows": rows, **{name: demo.timings[name] for name in names if name in demo.timings}}
+    return {"rows": rows, "timings": {name: demo.timings[name] for name in names if name in demo.timings}}
 
 
 class HeldOutCheck(TrainerCallback):
