@@ -45,17 +45,26 @@ def test_shape_two_to_four_operations_with_three_or_four_digit_operands():
         assert p.answer >= 100
 
 
-def test_cot_solutions_are_correct_digit_by_digit():
+def test_cot_solutions_are_one_correct_line_per_step_on_the_running_amount():
     for p in TRAIN[:100] + TEST[:100]:
         text = cot_solution(p)
         assert extract_answer(text) == str(p.answer)
-        for line in text.splitlines()[:-1]:
-            head, rest = line.split(": ", 1)
-            columns, result = rest.rsplit("; =", 1)
-            assert eval(head) == int(result)  # the step's own arithmetic
-            for col in columns.split(","):  # every written column operation is right
-                lhs, rhs = col.split("=")
-                assert eval(lhs) == int(rhs), (line, col)
+        lines, amount = text.splitlines()[:-1], p.start
+        assert len(lines) == len(p.steps)
+        for line, (_, n) in zip(lines, p.steps, strict=True):
+            lhs, result = line.split("=")
+            assert lhs.startswith(str(amount)) and lhs.endswith(str(n))  # copies the amount and the operand
+            assert eval(lhs) == int(result)
+            amount = int(result)
+
+
+def test_training_operands_skip_the_held_out_band_and_cover_every_leading_digit():
+    lo, hi = TEST_RANGE
+    train_operands = [n for p in TRAIN for s, n in p.steps if s.kind != "mul"] + [p.start for p in TRAIN]
+    assert not any(lo <= n <= hi for n in train_operands)
+    # the band sits inside the range: 4-digit training numbers start with every digit 1-9
+    assert {str(n)[0] for n in train_operands if 1000 <= n <= 9999} == set("123456789")
+    assert all(lo <= n <= hi for p in TEST for s, n in p.steps if s.kind != "mul")
 
 
 def test_code_solutions_parse_as_tora_and_box_the_answer():

@@ -1,6 +1,6 @@
 """mathforge.demo: the offline end-to-end job (`mathforge demo`, `make demo`).
 
-Synthetic multi-step arithmetic word problems (:mod:`mathforge.demo.tasks`) with digit-by-digit CoT and
+Synthetic multi-step arithmetic word problems (:mod:`mathforge.demo.tasks`) with one-line-per-step CoT and
 code-nested solutions (:mod:`mathforge.demo.solutions`); a tiny model trained three ways through
 ``mathforge.train`` and scored through ``mathforge.evaluate`` (:mod:`mathforge.demo.pipeline`); a report
 with plots (:mod:`mathforge.demo.report`).

@@ -4,8 +4,8 @@ A problem is a start clause ("Ann has 4821 pens.") followed by 2-4 operation cla
 arithmetic step on a running amount ("She buys 736." -> ``x+=736``). A *template* is the ordered
 tuple of clause wordings. Two solution styles are written for every problem:
 
-* CoT: each step done digit by digit in the text (column sums with carries, borrows, single-digit
-  products), so a model trained on it must do 3-4 digit arithmetic token by token;
+* CoT: one line per step, ``4821+736=5557`` (GSM8K's rationale style), so a model trained on it must do
+  3-5 digit arithmetic in its head;
 * code-nested (ToRA format, rendered by :mod:`mathforge.solution`): one line of code per clause, the
   interpreter's output, and ``\\boxed{}``; the model only has to map clauses to lines and copy numbers.
 
@@ -30,14 +30,14 @@ OPS: dict[str, tuple[str, tuple[str, ...]]] = {
 NAMES = ("Ann", "Eva", "Mia", "Zoe", "Ivy", "Amy")
 OBJECTS = ("pens", "cards", "coins", "beads", "stamps", "shells")
 
-# Operand ranges. Training never sees a number from the held-out ranges. Caveat, measured: training
-# 4-digit numbers never start with 7-9 while 3-digit ones do, so a model can learn "starts with 7-9 -> 3
-# digits" and drop the last digit of held-out operands (model (b)'s typical error). Holding out an inner band
-# (7500-8499, training on the rest of 100-9999) removes that shortcut, but with the same budgets the
-# two-stage model then scored 0 (its stage 2 stalled at loss 0.3), so the band stays here until re-tuned.
-TRAIN_RANGE = (100, 6999)
-TEST_RANGE = (7000, 9999)
-MUL_RANGE = (2, 9)  # one-digit multipliers keep the digit-by-digit CoT short; the amount stays 3-6 digits
+# Operand ranges. Training never sees a number from the held-out band, which sits *inside* the training
+# range: 4-digit training numbers start with every digit, so no leading digit means "held out". Measured
+# (docs/DEMO.md): with the held-out range at the top (7000-9999) training 4-digit numbers never started
+# with 7-9 while 3-digit ones did, and code models learned "starts with 7-9 -> 3 digits", dropping the
+# last digit of held-out operands (seed 0, model (c): 100 % of its training-distribution check, 24 % test).
+TRAIN_RANGE = (100, 9999)
+TEST_RANGE = (7500, 8499)  # the held-out band: training draws skip it
+MUL_RANGE = (2, 9)  # one-digit multipliers keep the amount at 3-6 digits
 
 
 @dataclass(frozen=True)
@@ -112,17 +112,21 @@ def make_problem(
 ) -> TaskProblem:
     """Operands come from ``num_range``; the start amount is raised just enough (by the subtractions that
     follow) that every intermediate amount stays >= 100, so it may have 5 digits."""
-    lo, hi = num_range
     name, obj = rng.choice(NAMES), rng.choice(OBJECTS)
-    operands = [rng.randint(*MUL_RANGE) if s.kind == "mul" else rng.randint(lo, hi) for s in template]
+    draw = (
+        (lambda: _draw_outside_band(rng, num_range))
+        if split == "train"
+        else (lambda: rng.randint(*num_range))
+    )
+    operands = [rng.randint(*MUL_RANGE) if s.kind == "mul" else draw() for s in template]
     # every amount is c * start + d with c >= 1; find the smallest start keeping all amounts >= 100
     c, d, need = 1, 0, 0
     for step, n in zip(template, operands, strict=True):
         c, d = (c * n, d * n) if step.kind == "mul" else (c, d + n if step.kind == "add" else d - n)
         need = max(need, -(-(100 - d) // c))
-    start = rng.randint(lo, hi) + max(0, need)
+    start = draw() + max(0, need)
     if split == "train" and TEST_RANGE[0] <= start <= TEST_RANGE[1]:
-        start += TEST_RANGE[1] - TEST_RANGE[0] + 1  # a raised start must not land in the held-out range
+        start += TEST_RANGE[1] - TEST_RANGE[0] + 1  # a raised start must not land in the held-out band
     amount, parts, steps = start, [f"{name} has {start} {obj}."], []
     for step, n in zip(template, operands, strict=True):
         amount = amount * n if step.kind == "mul" else amount + n if step.kind == "add" else amount - n
@@ -130,6 +134,15 @@ def make_problem(
         parts.append(OPS[step.kind][1][step.wording].format(n=n))
     parts.append(f"How many {obj} now?")
     return TaskProblem(pid, " ".join(parts), amount, start, steps, template_name(template), split, heldout)
+
+
+def _draw_outside_band(rng: random.Random, num_range: tuple[int, int]) -> int:
+    """Uniform over ``num_range`` minus the held-out band ``TEST_RANGE``."""
+    lo, hi = num_range
+    band_lo, band_hi = max(lo, TEST_RANGE[0]), min(hi, TEST_RANGE[1])
+    width = max(0, band_hi - band_lo + 1)
+    n = rng.randint(lo, hi - width)
+    return n + width if width and n >= band_lo else n
 
 
 def generate(
