@@ -28,6 +28,21 @@ def test_heldout_templates_are_unseen_but_use_known_clauses():
     assert all(p.template in train_names for p in TEST if p.heldout == "range")
 
 
+def test_self_training_problems_come_from_the_training_templates_never_the_test_ones():
+    from mathforge.demo.tasks import check_problems, train_distribution
+
+    fresh = train_distribution(3, 200, "fresh")
+    train_names, test_names = (
+        {p.template for p in TRAIN},
+        {p.template for p in TEST if p.heldout == "template"},
+    )
+    assert {p.template for p in fresh} <= train_names and not {p.template for p in fresh} & test_names
+    assert not {p.question for p in fresh} & {p.question for p in TRAIN}  # new draws, not the training rows
+    lo, hi = TEST_RANGE
+    assert not any(lo <= n <= hi for p in fresh for n in numbers(p.question))
+    assert {p.question for p in fresh}.isdisjoint(p.question for p in check_problems(3, 200))
+
+
 def test_heldout_number_range_never_appears_in_training():
     lo, hi = TEST_RANGE
     for p in TRAIN:

@@ -35,16 +35,15 @@ def value_problems(out: Path, cfg: DemoConfig, code_file: Path) -> Path:
 
 
 def fresh_problems(out: Path, cfg: DemoConfig) -> Path:
-    """New draws from the training distribution (a seed the demo's data never used): what self-training
-    gets to solve on its own."""
-    from mathforge.demo.tasks import generate
+    """New draws from the training distribution (the demo's training templates and number range): what
+    self-training gets to solve on its own. (They were drawn with another seed's templates, which could be
+    this seed's held-out test templates.)"""
+    from mathforge.demo.tasks import train_distribution
 
     path = out / "data" / "selftrain_problems.jsonl"
     if not path.exists():
-        fresh, _ = generate(cfg.seed + 7919, cfg.n_selftrain, 0)
-        write_jsonl(
-            path, ({"id": f"fresh-{p.id}", "question": p.question, "gold": str(p.answer)} for p in fresh)
-        )
+        fresh = train_distribution(cfg.seed, cfg.n_selftrain, "fresh")
+        write_jsonl(path, ({"id": p.id, "question": p.question, "gold": str(p.answer)} for p in fresh))
     return path
 
 

@@ -218,6 +218,12 @@ def copy_rows(seed: int, n: int, split: str = "train") -> list[dict]:
 def check_problems(seed: int, n: int) -> list[TaskProblem]:
     """A small held-out check set from the *training* distribution (training templates and number range,
     never the test set): what decides when a model has learned its task and may stop training."""
+    return train_distribution(seed, n, "check")
+
+
+def train_distribution(seed: int, n: int, tag: str) -> list[TaskProblem]:
+    """``n`` new draws from the training distribution of ``seed`` (its training templates and number
+    range), independent of the training set for each ``tag``: the check set, the self-training problems."""
     train_t, _ = split_templates(seed)
-    rng = random.Random(f"check-{seed}")
-    return [make_problem(rng.choice(train_t), rng, TRAIN_RANGE, f"check-{i}", "train") for i in range(n)]
+    rng = random.Random(f"{tag}-{seed}")
+    return [make_problem(rng.choice(train_t), rng, TRAIN_RANGE, f"{tag}-{i}", "train") for i in range(n)]
