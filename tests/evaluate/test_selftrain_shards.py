@@ -82,3 +82,25 @@ def test_a_missing_shard_stops_the_finishing_run_and_is_named(tmp_path, inputs, 
     assert not (out / "round-1" / "new.jsonl").exists() and not _lines(out / "rounds.jsonl")
     rounds.run(_cfg(inputs, out, shard="1/3"))  # the missing shard, then the round finishes
     assert rounds.run(_cfg(inputs, out))[0]["samples"] == 6 * 2
+
+
+@pytest.mark.parametrize(
+    ("retrain_from", "replay", "start", "files"),
+    [("previous", False, "gen", ["new"]), ("previous", True, "gen", ["data", "r1", "new"]),
+     ("base", False, "base", ["data", "r1", "new"])],
+)  # fmt: skip
+def test_retraining_starts_and_trains_on_what_its_settings_say(tmp_path, monkeypatch, retrain_from, replay,
+                                                               start, files):  # fmt: skip
+    """replay: the previous model fine-tuned on all paths, not only this round's (which overfit, docs/DEMO.md)."""
+    import mathforge.train
+
+    paths = {name: tmp_path / f"{name}.jsonl" for name in ("data", "r1", "new")}
+    for p in paths.values():
+        p.write_text('{"id": "x"}\n')
+    seen = {}
+    monkeypatch.setattr(mathforge.train, "train", lambda recipe: seen.update(recipe) or [tmp_path / "next"])
+    cfg = SelfTrainConfig(model="gen", base_model="base", dataset="p.jsonl", out=str(tmp_path / "st"),
+                          retrain_from=retrain_from, replay=replay)  # fmt: skip
+    assert rounds.retrain(cfg, 1, tmp_path / "train", "gen", list(paths.values())) == str(tmp_path / "next")
+    assert seen["base_model"] == start
+    assert seen["stages"][0]["data"] == [str(paths[f]) for f in files]

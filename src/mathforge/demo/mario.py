@@ -92,7 +92,7 @@ def selftrain_row(out: Path, cfg: DemoConfig, c_model: Path, code_file: Path, te
     shared = _shared(cfg)
     [record] = self_train(SelfTrainConfig(
         model=str(c_model), dataset=str(fresh_problems(out, cfg)), data=[str(code_file)], rounds=1,
-        k=cfg.k_selftrain, temperature=cfg.sample_temperature, retrain_from="previous", decontaminate=False,
+        k=cfg.k_selftrain, temperature=cfg.sample_temperature, retrain_from="previous", replay=True, decontaminate=False,
         eval_dataset=str(test), out=str(out / "selftrain"),
         train_stage={"max_steps": cfg.steps_selftrain, "batch_size": cfg.batch_size, "lr": cfg.lr / 4,
                      "packing": False, "save_steps": 0, "logging_steps": 10, "solution_format": "tora",

@@ -34,6 +34,11 @@ class SelfTrainConfig(ProblemsConfig, BackendConfig, SamplingConfig, LoopConfig,
         "previous",
         "previous: fine-tune the last round's model on the new paths; base: train base_model on all the data",
     )
+    replay: bool = setting(
+        False,
+        "previous: fine-tune on the data and every round's paths, not on the new paths alone (a few new paths "
+        "for many steps overfit: measured in the demo, 82 -> 72 %, docs/DEMO.md)",
+    )
     base_model: str | None = setting(None, "the model a base retrain starts from (default: --model)",
                                      io="in", kind="model")  # fmt: skip
     train_stage: dict = setting(

@@ -216,12 +216,13 @@ def _verified(
 
 
 def retrain(cfg: SelfTrainConfig, r: int, out: Path, generator: str, data: list[Path]) -> str:
-    """The next generator: the previous one fine-tuned on this round's paths, or the base on all of them."""
+    """The next generator: the previous one fine-tuned on this round's paths (on all of them with
+    ``replay``), or the base on all of them. ``data`` ends with this round's new paths."""
     from mathforge.train import train
 
     stage = {"name": "sft", "prompt_format": cfg.prompt_format, **cfg.train_stage}
     if cfg.retrain_from == "previous":
-        start, files = generator, [data[-1]]
+        start, files = generator, data if cfg.replay else [data[-1]]
     else:
         start, files = cfg.base_model or cfg.model, data
     files = [str(f) for f in files if f.exists() and f.stat().st_size > 0]
